@@ -1,0 +1,110 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { SiroccoError } from "../core/errors.js";
+import { DEFAULTS_ENV, parseBytes, type RunOptions } from "../core/options.js";
+import { ENTRY_ENV } from "./run.js";
+import { runtime } from "./runtime.js";
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+function bytes(v: string): string {
+  try {
+    parseBytes(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
+}
+
+/** Prints an error with its cause chain (the user's stack last) and exits non-zero. */
+function fail(e: unknown): never {
+  const lines: string[] = [];
+  let cur: unknown = e;
+  let depth = 0;
+  while (cur !== undefined && depth < 8) {
+    if (cur instanceof Error) {
+      const head = depth === 0 ? "error" : "caused by";
+      lines.push(`${head}: ${cur.name}: ${cur.message}`);
+      const frames = (cur.stack ?? "").split("\n").slice(1).filter((l) => l.trim().startsWith("at "));
+      if (!(cur instanceof SiroccoError) || process.env.SIROCCO_DEBUG) lines.push(...frames.slice(0, 8));
+      cur = cur.cause;
+    } else {
+      lines.push(`${depth === 0 ? "error" : "caused by"}: ${String(cur)}`);
+      cur = undefined;
+    }
+    depth++;
+  }
+  process.stderr.write(`${lines.join("\n")}\n`);
+  process.exit(1);
+}
+
+async function importScript(script: string): Promise<void> {
+  const file = path.resolve(script);
+  process.env[ENTRY_ENV] = file;
+  process.argv = [process.argv[0]!, file, ...process.argv.slice(process.argv.indexOf(script) + 1)];
+  await import(pathToFileURL(file).href);
+}
+
+const program = new Command()
+  .name("sirocco")
+  .description("Run and inspect sirocco pipelines")
+  .showHelpAfterError();
+
+program
+  .command("run")
+  .description("run a pipeline script; the flags become the defaults of every run() it makes")
+  .argument("<script>", "pipeline script (.ts or .js)")
+  .addOption(new Option("--executor <name>", "where tasks run").choices(["inline", "threads", "redis"]))
+  .option("--workers <n>", "worker threads (default: one per core)", positiveInt)
+  .option("--memory <size>", "memory budget per task, e.g. 2GB", bytes)
+  .option("--scratch <dir>", "scratch space for spills (default: a temp dir)")
+  .option("--resume", "skip shards whose outputs already exist")
+  .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "log", "none"]))
+  .allowUnknownOption(true)
+  .allowExcessArguments(true)
+  .action(async (script: string, flags: RunOptions) => {
+    const defaults: RunOptions = {
+      executor: flags.executor,
+      workers: flags.workers,
+      memory: flags.memory,
+      scratch: flags.scratch,
+      resume: flags.resume,
+      progress: flags.progress,
+    };
+    process.env[DEFAULTS_ENV] = JSON.stringify(defaults);
+    try {
+      await importScript(script);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command("explain")
+  .description("print the plans of every pipeline a script would run, without running them")
+  .argument("<script>", "pipeline script (.ts or .js)")
+  .allowUnknownOption(true)
+  .allowExcessArguments(true)
+  .action(async (script: string) => {
+    let printed = 0;
+    runtime().explainMode = {
+      print(text) {
+        printed++;
+        process.stdout.write(`${text}\n`);
+      },
+    };
+    try {
+      await importScript(script);
+    } catch (e) {
+      if (printed === 0) fail(e);
+      process.stderr.write(`note: the script stopped after its plans were printed (${(e as Error).message}); explain gives run() empty results\n`);
+    }
+    if (printed === 0) fail(new SiroccoError(`${script} did not call run() or collect(); nothing to explain`));
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,65 @@
+import { BroadcastChannel } from "node:worker_threads";
+import { Piscina } from "piscina";
+import { serializeError, WorkerLostError } from "../../core/errors.js";
+import type { RunResult } from "../run-result.js";
+import type { RowsListener } from "../run-task.js";
+import type { TaskOutcome, TaskSpec } from "../task-spec.js";
+import type { Executor } from "./executor.js";
+
+/** What every worker thread of a run is started with. */
+export interface ThreadWorkerData {
+  /** File URL of the script that builds the pipeline. */
+  entry: string;
+  /** The driver's process.argv, so scripts that read arguments rebuild the same plan. */
+  argv: string[];
+  runIndex: number;
+  runId: string;
+  fingerprint: string;
+  identities: readonly string[];
+  /** Results of the script's earlier run() calls, replayed in the worker. */
+  history: ReadonlyArray<RunResult | undefined>;
+}
+
+export function progressChannelName(runId: string): string {
+  return `sirocco:progress:${runId}`;
+}
+
+/**
+ * Runs tasks on a piscina pool of `workers` threads. Each thread imports the user's script
+ * once (see thread-worker.ts), rebuilds the plan and checks its fingerprint. Threads live
+ * for the whole run (no idle shrinking mid-run: a restarted thread re-pays its start-up).
+ * A thread that dies fails its task as an infrastructure failure, retried under the
+ * infrastructure budget.
+ */
+export class ThreadsExecutor implements Executor {
+  private readonly pool: Piscina;
+  private readonly channel: BroadcastChannel;
+
+  constructor(workers: number, data: ThreadWorkerData, onRows?: RowsListener) {
+    this.pool = new Piscina({
+      filename: new URL("../worker-bootstrap.mjs", import.meta.url).href,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 1,
+      workerData: data,
+    });
+    this.channel = new BroadcastChannel(progressChannelName(data.runId));
+    this.channel.onmessage = (ev) => onRows?.((ev as { data: number }).data);
+    this.channel.unref();
+  }
+
+  async runTask(spec: TaskSpec): Promise<TaskOutcome> {
+    try {
+      return (await this.pool.run(spec)) as TaskOutcome;
+    } catch (e) {
+      const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}: ${(e as Error).message}`, { cause: e });
+      return { ok: false, error: serializeError(lost), infra: true };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.channel.close();
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,115 @@
+import { PlanError } from "../core/errors.js";
+import type { FileRef } from "../core/types.js";
+import { formatPattern, inputBasename, patternTokens } from "../io/output-pattern.js";
+import { storeFor } from "../io/store-for.js";
+import { defaultListShards } from "../plan/nodes.js";
+import type { Stage } from "../plan/stage.js";
+import { rebase } from "./sinks/map-files.js";
+import type { TaskInput, TaskSpec } from "./task-spec.js";
+
+export interface PlannedStage {
+  /** Tasks to run, in shard order. */
+  tasks: TaskSpec[];
+  totalShards: number;
+  /** Shards whose output exists already, with those outputs. */
+  skipped: Array<{ shard: number; outputs: string[] }>;
+}
+
+export interface TaskIds {
+  runId: string;
+  runIndex: number;
+  fingerprint: string;
+}
+
+/**
+ * Turns a stage into tasks at run time: lists input files (never while building the plan),
+ * splits in-memory lists, resolves each shard's output path, checks that no two shards
+ * write one file, and leaves out shards whose output exists when skipping is on.
+ */
+export async function makeTasks(stage: Stage, ids: TaskIds, resume: boolean): Promise<PlannedStage> {
+  const inputs = await stageInputs(stage);
+  const total = inputs.length;
+  const outputFor = outputResolver(stage, inputs);
+  const skip = resume || (stage.sink?.skipExisting ?? false);
+
+  const tasks: TaskSpec[] = [];
+  const skipped: PlannedStage["skipped"] = [];
+  for (let shard = 0; shard < total; shard++) {
+    const input = inputs[shard]!;
+    const outputPath = outputFor.path(shard);
+    const existing = skip ? outputFor.expected(shard) : undefined;
+    if (existing && existing.length > 0 && (await allExist(existing))) {
+      skipped.push({ shard, outputs: existing });
+      continue;
+    }
+    tasks.push({ ...ids, stage: stage.id, shard, totalShards: total, input, outputPath, attempt: 1 });
+  }
+  return { tasks, totalShards: total, skipped };
+}
+
+async function allExist(paths: string[]): Promise<boolean> {
+  for (const p of paths) if (!(await storeFor(p).exists(p))) return false;
+  return true;
+}
+
+async function stageInputs(stage: Stage): Promise<TaskInput[]> {
+  const src = stage.source;
+  if (src.kind === "fromFiles") {
+    const files = await storeFor(src.root).list(src.root, src.pattern);
+    if (files.length === 0 && !src.allowEmpty) {
+      throw new PlanError(
+        `Dataset.fromFiles(${JSON.stringify(src.root)}, ${JSON.stringify(src.pattern)}) matched no files; check the folder and the glob, or pass { allowEmpty: true }`,
+      );
+    }
+    return files.map((f: FileRef) => ({ kind: "files", root: src.root, files: [f] }));
+  }
+  const n = src.items.length;
+  const shards = src.shards ?? defaultListShards(n);
+  return Array.from({ length: shards }, (_, i) => ({
+    kind: "list" as const,
+    start: Math.floor((i * n) / shards),
+    end: Math.floor(((i + 1) * n) / shards),
+  }));
+}
+
+function outputResolver(stage: Stage, inputs: TaskInput[]): { path(shard: number): string | undefined; expected(shard: number): string[] | undefined } {
+  const sink = stage.sink;
+  const total = inputs.length;
+  const fileOf = (shard: number): string | undefined => {
+    const inp = inputs[shard]!;
+    return inp.kind === "files" ? inp.files[0]?.path : undefined;
+  };
+  if (!sink) return { path: () => undefined, expected: () => undefined };
+  if (sink.kind === "mapFiles") {
+    if (stage.source.kind !== "fromFiles") throw new PlanError("mapFiles needs a Dataset.fromFiles source");
+    const root = stage.source.root;
+    return {
+      path: () => undefined,
+      expected: (shard) => {
+        const f = fileOf(shard);
+        return f ? [rebase(root, f, sink.outputDir)] : undefined;
+      },
+    };
+  }
+  const tokens = patternTokens(sink.pattern);
+  if (total > 1 && !tokens.has("shard") && !tokens.has("basename")) {
+    throw new PlanError(
+      `output pattern ${JSON.stringify(sink.pattern)} must contain {shard} (or {basename}) when writing ${total} shards; e.g. "part-{shard:05d}-of-{total:05d}.jsonl.gz"`,
+    );
+  }
+  const paths = inputs.map((_, shard) => {
+    const f = fileOf(shard);
+    return formatPattern(sink.pattern, { shard, total, basename: f === undefined ? undefined : inputBasename(f) });
+  });
+  const seen = new Map<string, number>();
+  paths.forEach((p, shard) => {
+    const prev = seen.get(p);
+    if (prev !== undefined) {
+      throw new PlanError(
+        `output pattern ${JSON.stringify(sink.pattern)} gives the same file ${p} to shard ${prev} (${fileOf(prev) ?? "list"}) and shard ${shard} (${fileOf(shard) ?? "list"}); add {shard} to the pattern`,
+      );
+    }
+    seen.set(p, shard);
+  });
+  return { path: (shard) => paths[shard], expected: (shard) => [paths[shard]!] };
+}

@@ -1,0 +1,126 @@
+import { InputError, PlanError, TaskError, serializeError } from "../core/errors.js";
+import type { ShardInfo } from "../core/types.js";
+import type { NarrowNode, SourceNode } from "../plan/nodes.js";
+import type { Stage } from "../plan/stage.js";
+import { Counters, withTaskContext, type TaskContext } from "./context.js";
+import { CHUNK_ROWS, StepFailure, type Chunk } from "./operators/chunk.js";
+import { filterStep } from "./operators/filter.js";
+import { flatMapStep } from "./operators/flat-map.js";
+import { loadStep } from "./operators/load.js";
+import { mapShardStep } from "./operators/map-shard.js";
+import { mapStep } from "./operators/map.js";
+import { takeStep } from "./operators/take.js";
+import { windowStep } from "./operators/window.js";
+import { mapFilesSink } from "./sinks/map-files.js";
+import { writeJsonlSink } from "./sinks/write-jsonl.js";
+import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
+
+/** Reports rows as they leave the stage, for live progress. */
+export type RowsListener = (rows: number) => void;
+
+async function* sourceChunks(source: SourceNode, spec: TaskSpec): AsyncGenerator<Chunk> {
+  const input = spec.input;
+  if (input.kind === "files") {
+    yield { rows: input.files.map((f) => ({ path: f.path, size: f.size })), file: input.files[0]?.path };
+    return;
+  }
+  if (source.kind !== "fromList") throw new PlanError(`task input is a list slice but stage source is ${source.kind}`);
+  for (let i = input.start; i < input.end; i += CHUNK_ROWS) {
+    yield { rows: source.items.slice(i, Math.min(i + CHUNK_ROWS, input.end)) as unknown[] };
+  }
+}
+
+async function* counted(input: AsyncIterable<Chunk>, stats: TaskStats, step: number, onRows?: RowsListener): AsyncGenerator<Chunk> {
+  for await (const c of input) {
+    stats.stepRowsOut[step]! += c.rows.length;
+    onRows?.(c.rows.length);
+    yield c;
+  }
+}
+
+function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats): AsyncIterable<Chunk> {
+  switch (op.kind) {
+    case "load":
+      return loadStep(input, { format: op.format, onBadLine: op.onBadLine, onMalformed: () => stats.malformedLines++ });
+    case "map":
+      return mapStep(input, op.fn as (r: unknown) => unknown, "map");
+    case "filter":
+      return filterStep(input, op.fn as (r: unknown) => unknown, "filter");
+    case "flatMap":
+      return flatMapStep(input, op.fn as (r: unknown) => unknown, "flatMap");
+    case "mapShard":
+      return mapShardStep(input, op.fn as never, shard, "mapShard");
+    case "window":
+      return windowStep(input, op.size);
+    case "take":
+      return takeStep(input, op.n);
+  }
+}
+
+/**
+ * Runs one task of a stage in this thread: source → fused steps → sink (or rows for the
+ * driver). The same function serves every executor; only where it runs differs.
+ */
+export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListener): Promise<TaskResult> {
+  const shard: ShardInfo = {
+    index: spec.shard,
+    total: spec.totalShards,
+    stage: spec.stage,
+    input: spec.input.kind === "files" ? spec.input.files[0]?.path : undefined,
+  };
+  const counters = new Counters();
+  const ctx: TaskContext = { counters, shard, attempt: spec.attempt };
+  const stats: TaskStats = { rowsIn: 0, stepRowsOut: new Array<number>(stage.ops.length + 1).fill(0), malformedLines: 0, bytesWritten: 0 };
+
+  return withTaskContext(ctx, async () => {
+    let chunks: AsyncIterable<Chunk> = counted(sourceChunks(stage.source, spec), stats, 0, stage.ops.length === 0 ? onRows : undefined);
+    stage.ops.forEach((op, i) => {
+      const last = i === stage.ops.length - 1;
+      chunks = counted(applyStep(chunks, op, shard, stats), stats, i + 1, last ? onRows : undefined);
+    });
+
+    const outputs: string[] = [];
+    let rows: unknown[] | undefined;
+    const sink = stage.sink;
+    if (!sink) {
+      rows = [];
+      for await (const c of chunks) for (const r of c.rows) rows.push(r);
+    } else if (sink.kind === "writeJsonl") {
+      stats.bytesWritten = await writeJsonlSink(chunks, spec.outputPath);
+      outputs.push(spec.outputPath!);
+    } else {
+      if (spec.input.kind !== "files") throw new PlanError("mapFiles needs a Dataset.fromFiles source");
+      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting });
+      outputs.push(...r.outputs);
+    }
+    stats.rowsIn = stage.ops[0]?.kind === "load" ? stats.stepRowsOut[1]! : stats.stepRowsOut[0]!;
+    return { outputs, rows, counters: counters.toJSON(), stats };
+  });
+}
+
+/** Runs a task and turns any failure into a TaskError outcome naming stage, shard, input and line. */
+export async function runTaskToOutcome(stage: Stage, spec: TaskSpec, onRows?: RowsListener): Promise<TaskOutcome> {
+  try {
+    return { ok: true, result: await runTask(stage, spec, onRows) };
+  } catch (e) {
+    return { ok: false, error: serializeError(toTaskError(e, stage, spec)), infra: false };
+  }
+}
+
+function toTaskError(e: unknown, stage: Stage, spec: TaskSpec): TaskError {
+  const base = {
+    stage: spec.stage,
+    stageLabel: stage.label,
+    shard: spec.shard,
+    totalShards: spec.totalShards,
+    attempt: spec.attempt,
+    input: spec.input.kind === "files" ? spec.input.files[0]?.path : undefined,
+  };
+  if (e instanceof StepFailure) {
+    const fields = { ...base, stageLabel: `${stage.label}; failed in ${e.step}`, input: e.file ?? base.input, line: e.line, retryable: true };
+    return new TaskError(fields, { cause: e.cause });
+  }
+  if (e instanceof InputError) return new TaskError({ ...base, input: e.file ?? base.input, line: e.line, retryable: false }, { cause: e });
+  if (e instanceof PlanError) return new TaskError({ ...base, retryable: false }, { cause: e });
+  return new TaskError({ ...base, retryable: true }, { cause: e });
+}

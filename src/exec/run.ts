@@ -1,0 +1,232 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import pLimit from "p-limit";
+import { deserializeError, PlanError, TaskError } from "../core/errors.js";
+import { resolveRunOptions, type ResolvedRunOptions, type RunOptions } from "../core/options.js";
+import { compilePlan } from "../plan/compile-plan.js";
+import { Dataset, Sink } from "../plan/dataset.js";
+import { explainPlan } from "../plan/explain.js";
+import type { PlanNode } from "../plan/nodes.js";
+import { setCollectRunner } from "../plan/runner-hook.js";
+import type { PhysicalPlan, Stage } from "../plan/stage.js";
+import { Counters } from "./context.js";
+import type { Executor } from "./executors/executor.js";
+import { InlineExecutor } from "./executors/inline.js";
+import { ThreadsExecutor } from "./executors/threads.js";
+import { makeTasks, type PlannedStage } from "./make-tasks.js";
+import { createProgress, type ProgressReporter } from "./progress.js";
+import type { RunResult, RunStats, StageStats } from "./run-result.js";
+import { runtime } from "./runtime.js";
+import type { TaskResult, TaskSpec } from "./task-spec.js";
+
+/** Environment variable through which `sirocco run` names the script for worker threads. */
+export const ENTRY_ENV = "SIROCCO_ENTRY";
+
+const NEVER = new Promise<never>(() => {});
+
+/**
+ * Runs a pipeline: a `Dataset` (its rows come back in `rows`) or a `Sink` (files are
+ * written and listed in `outputs`). Options not given default to the flags of
+ * `sirocco run`, then to threads with one worker per core.
+ *
+ * @example
+ * const result = await run(ds.writeJsonl("out/part-{shard:05d}.jsonl.gz"), { workers: 2 });
+ * console.log(result.outputs.length, result.counters);
+ */
+export async function run<T>(target: Dataset<T> | Sink<T>, opts: RunOptions = {}): Promise<RunResult<T>> {
+  if (!(target instanceof Dataset) && !(target instanceof Sink)) {
+    throw new PlanError(`run() takes a Dataset or the Sink returned by a write step, got ${typeof target}`);
+  }
+  return runNode(target.node, opts) as Promise<RunResult<T>>;
+}
+
+async function runNode(terminal: PlanNode, opts: RunOptions): Promise<RunResult> {
+  const rt = runtime();
+  const runIndex = ++rt.runCount;
+
+  if (rt.workerMode) {
+    // In a worker re-importing the script: replay earlier runs, hand over the one we need,
+    // and stop the script there.
+    const wm = rt.workerMode;
+    if (runIndex < wm.targetRun) {
+      const prior = wm.history[runIndex - 1];
+      return prior ?? NEVER;
+    }
+    if (runIndex === wm.targetRun) wm.onPlan(terminal);
+    return NEVER;
+  }
+  if (rt.explainMode) {
+    rt.explainMode.print(`# run() #${runIndex}\n${explainPlan(terminal)}\n`);
+    return { outputs: [], rows: [], counters: {}, stats: emptyStats() };
+  }
+
+  const o = resolveRunOptions(opts);
+  const plan = compilePlan(terminal);
+  const progress = createProgress(o.progress);
+  try {
+    const result = await execute(plan, o, runIndex, progress);
+    rt.history[runIndex - 1] = result;
+    progress.runEnd(result.stats);
+    return result;
+  } finally {
+    progress.close();
+  }
+}
+
+function emptyStats(): RunStats {
+  return { executor: "inline", workers: 0, wallMs: 0, tasks: 0, retries: 0, stages: [] };
+}
+
+async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: number, progress: ProgressReporter): Promise<RunResult> {
+  const started = Date.now();
+  const runId = randomBytes(8).toString("hex");
+  const stats: RunStats = { executor: o.executor, workers: o.executor === "inline" ? 1 : o.workers, wallMs: 0, tasks: 0, retries: 0, stages: [] };
+  const counters: Record<string, number> = {};
+  let outputs: string[] = [];
+  let rows: unknown[] | undefined;
+
+  for (const stage of plan.stages) {
+    const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o.resume);
+    progress.stageStart(stage, planned.totalShards, planned.skipped.length);
+    const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats);
+    const st = stageStats(stage, planned, results);
+    stats.stages.push(st);
+    stats.tasks += planned.tasks.length;
+    progress.stageEnd(st);
+
+    const byShard = new Map<number, string[]>(planned.skipped.map((s) => [s.shard, s.outputs]));
+    results.forEach((r, i) => byShard.set(planned.tasks[i]!.shard, r.outputs));
+    outputs = [...byShard.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, outs]) => outs);
+    for (const r of results) Counters.merge(counters, r.counters);
+    if (!stage.sink) rows = results.flatMap((r) => r.rows ?? []);
+  }
+  stats.wallMs = Date.now() - started;
+  return { outputs, rows, counters, stats };
+}
+
+function stageStats(stage: Stage, planned: PlannedStage, results: TaskResult[]): StageStats {
+  const names = [stage.source.kind, ...stage.ops.map((op) => (op.kind === "load" ? (op.format === "jsonl" ? "loadJsonl" : "loadText") : op.kind))];
+  const steps = names.map((step, i) => ({ step, rowsOut: results.reduce((a, r) => a + (r.stats.stepRowsOut[i] ?? 0), 0) }));
+  return {
+    id: stage.id,
+    label: stage.label,
+    shards: planned.totalShards,
+    skippedShards: planned.skipped.length,
+    rowsIn: results.reduce((a, r) => a + r.stats.rowsIn, 0),
+    rowsOut: steps[steps.length - 1]!.rowsOut,
+    steps,
+    malformedLines: results.reduce((a, r) => a + r.stats.malformedLines, 0),
+    bytesWritten: results.reduce((a, r) => a + r.stats.bytesWritten, 0),
+  };
+}
+
+/** Runs a stage's tasks with bounded concurrency and the two retry budgets; results in task order. */
+async function runStage(
+  plan: PhysicalPlan,
+  stage: Stage,
+  planned: PlannedStage,
+  o: ResolvedRunOptions,
+  ids: { runId: string; runIndex: number },
+  progress: ProgressReporter,
+  stats: RunStats,
+): Promise<TaskResult[]> {
+  if (planned.tasks.length === 0) return [];
+  const onRows = (n: number) => progress.rows(n);
+  const executor = createExecutor(plan, o, ids, planned.tasks.length, onRows);
+  const results = new Array<TaskResult>(planned.tasks.length);
+  const limit = pLimit(o.executor === "inline" ? 1 : o.workers * 2);
+  let failure: unknown;
+  try {
+    await Promise.all(
+      planned.tasks.map((task, i) =>
+        limit(async () => {
+          if (failure) return;
+          try {
+            results[i] = await runWithRetries(executor, task, o, stage, stats);
+            progress.shardDone();
+          } catch (e) {
+            failure ??= e;
+            limit.clearQueue();
+          }
+        }),
+      ),
+    );
+  } finally {
+    await executor.close();
+  }
+  if (failure) throw failure;
+  return results;
+}
+
+function createExecutor(plan: PhysicalPlan, o: ResolvedRunOptions, ids: { runId: string; runIndex: number }, tasks: number, onRows: (n: number) => void): Executor {
+  if (o.executor === "inline") return new InlineExecutor(plan, onRows);
+  if (o.executor === "redis") {
+    throw new PlanError("the redis executor is not available in this version of sirocco; use executor \"threads\" (default) or \"inline\"");
+  }
+  const rt = runtime();
+  return new ThreadsExecutor(
+    Math.min(o.workers, tasks),
+    {
+      entry: resolveEntry(o.entry),
+      argv: process.argv,
+      runIndex: ids.runIndex,
+      runId: ids.runId,
+      fingerprint: plan.fingerprint,
+      identities: plan.identities,
+      history: rt.history.slice(0, ids.runIndex - 1),
+    },
+    onRows,
+  );
+}
+
+/**
+ * The script worker threads import to rebuild the plan: `options.entry`, else the script
+ * given to `sirocco run`, else `process.argv[1]`.
+ */
+export function resolveEntry(entry: string | undefined): string {
+  const candidate = entry ?? process.env[ENTRY_ENV] ?? process.argv[1];
+  const how =
+    "Worker threads rebuild the pipeline by importing the script that builds it: run it with `sirocco run script.ts`, `node script.js` or `tsx script.ts`, " +
+    "pass { entry: import.meta.url } to run(), or use { executor: \"inline\" }.";
+  if (!candidate) throw new PlanError(`cannot tell which script builds this pipeline. ${how}`);
+  const file = candidate.startsWith("file:") ? new URL(candidate).pathname : path.resolve(candidate);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new PlanError(`the pipeline script ${file} does not exist. ${how}`);
+  if (!entry && file.includes(`${path.sep}node_modules${path.sep}`)) {
+    throw new PlanError(`process.argv[1] is ${file}, a tool rather than the script that builds the pipeline. ${how}`);
+  }
+  return pathToFileURL(file).href;
+}
+
+async function runWithRetries(executor: Executor, task: TaskSpec, o: ResolvedRunOptions, stage: Stage, stats: RunStats): Promise<TaskResult> {
+  let userFailures = 0;
+  let infraFailures = 0;
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await executor.runTask({ ...task, attempt });
+    if (outcome.ok) return outcome.result;
+    const err = deserializeError(outcome.error);
+    if (outcome.infra) infraFailures++;
+    else userFailures++;
+    const retryable = outcome.infra || !(err instanceof TaskError) || err.retryable;
+    const exhausted = outcome.infra ? infraFailures > o.infraRetries : userFailures > o.retries;
+    if (!retryable || exhausted) {
+      if (err instanceof TaskError) throw err;
+      throw new TaskError(
+        {
+          stage: stage.id,
+          stageLabel: stage.label,
+          shard: task.shard,
+          totalShards: task.totalShards,
+          input: task.input.kind === "files" ? task.input.files[0]?.path : undefined,
+          attempt,
+          retryable: false,
+        },
+        { cause: err },
+      );
+    }
+    stats.retries++;
+  }
+}
+
+setCollectRunner(async (terminal, opts) => (await runNode(terminal, (opts ?? {}) as RunOptions)).rows ?? []);

@@ -1,0 +1,55 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { PlanError } from "../../core/errors.js";
+import { storeFor } from "../../io/store-for.js";
+import { isThenable, StepFailure, type Chunk } from "../operators/chunk.js";
+
+/** `outputDir` + the input path relative to `root`. */
+export function rebase(root: string, input: string, outputDir: string): string {
+  const rel = path.relative(root, input);
+  if (rel.startsWith("..") || path.isAbsolute(rel)) {
+    throw new PlanError(`mapFiles: input ${input} is not under the fromFiles root ${root}, so it cannot be rebased onto ${outputDir}`);
+  }
+  return path.join(outputDir, rel);
+}
+
+/**
+ * For each FileRef: calls `fn(inputPath, tempOutputPath)` and renames the temporary output
+ * into place when `fn` resolves; a throwing `fn` leaves nothing at the final path.
+ */
+export async function mapFilesSink(
+  chunks: AsyncIterable<Chunk>,
+  fn: (input: string, output: string) => unknown,
+  o: { root: string; outputDir: string; skipExisting: boolean },
+): Promise<{ outputs: string[]; skipped: number }> {
+  const outputs: string[] = [];
+  let skipped = 0;
+  for await (const c of chunks) {
+    for (const ref of c.rows) {
+      const input = (ref as { path?: unknown } | null)?.path;
+      if (typeof input !== "string") throw new PlanError(`mapFiles expects FileRef rows ({ path, size }), got ${JSON.stringify(ref)?.slice(0, 100)}`);
+      const out = rebase(o.root, input, o.outputDir);
+      const store = storeFor(out);
+      if (o.skipExisting && (await store.exists(out))) {
+        skipped++;
+        continue;
+      }
+      const pending = await store.beginWrite(out);
+      try {
+        const r = fn(input, pending.tempPath);
+        if (isThenable(r)) await r;
+      } catch (e) {
+        await pending.abort();
+        throw new StepFailure(e, "mapFiles", input);
+      }
+      try {
+        await fsp.access(pending.tempPath);
+      } catch {
+        throw new StepFailure(new Error(`mapFiles function resolved without writing its outputPath (${pending.tempPath}); write the output there and sirocco moves it to ${out}`), "mapFiles", input);
+      }
+      await pending.commit();
+      outputs.push(out);
+    }
+  }
+  return { outputs, skipped };
+}

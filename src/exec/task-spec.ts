@@ -1,0 +1,46 @@
+import type { SerializedError } from "../core/errors.js";
+import type { FileRef } from "../core/types.js";
+
+/** The input of one task: a slice of an in-memory list, or files (local paths or URIs). */
+export type TaskInput =
+  | { readonly kind: "list"; readonly start: number; readonly end: number }
+  | { readonly kind: "files"; readonly root: string; readonly files: readonly FileRef[] };
+
+/**
+ * One task: plain, serializable data. Nothing in it depends on the driver's process, so the
+ * same record runs inline, on a thread, or on another machine that rebuilt the plan.
+ */
+export interface TaskSpec {
+  readonly runId: string;
+  /** Which `run()` call of the script (1-based) this task belongs to. */
+  readonly runIndex: number;
+  readonly fingerprint: string;
+  readonly stage: number;
+  readonly shard: number;
+  readonly totalShards: number;
+  readonly input: TaskInput;
+  /** The final output path of this shard, for sinks that write one file per shard. */
+  readonly outputPath?: string;
+  readonly attempt: number;
+}
+
+/** Rows that left each step of the stage, in step order (source first). */
+export interface TaskStats {
+  rowsIn: number;
+  stepRowsOut: number[];
+  malformedLines: number;
+  bytesWritten: number;
+}
+
+export interface TaskResult {
+  readonly outputs: string[];
+  /** Rows returned to the driver when the stage has no sink. */
+  readonly rows?: unknown[];
+  readonly counters: Record<string, number>;
+  readonly stats: TaskStats;
+}
+
+/** How a task ended, as an executor reports it back to the driver. */
+export type TaskOutcome =
+  | { readonly ok: true; readonly result: TaskResult }
+  | { readonly ok: false; readonly error: SerializedError; readonly infra: boolean };

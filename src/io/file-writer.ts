@@ -1,0 +1,42 @@
+import { once } from "node:events";
+import fs from "node:fs";
+import { pipeline } from "node:stream/promises";
+import type { Writable } from "node:stream";
+import { codecOf, compressor } from "./compression.js";
+
+/**
+ * Writes bytes to a local file, compressing by the extension of `namedAs` (the final name,
+ * since the file itself is written under a temporary one). Honours backpressure.
+ */
+export class FileWriter {
+  private readonly head: Writable;
+  private readonly done: Promise<void>;
+  private failed: Error | undefined;
+  bytesIn = 0;
+
+  constructor(localPath: string, namedAs: string = localPath) {
+    const file = fs.createWriteStream(localPath, { highWaterMark: 1024 * 1024 });
+    const comp = compressor(codecOf(namedAs));
+    this.head = comp ?? file;
+    this.done = (comp ? pipeline(comp, file) : once(file, "finish").then(() => undefined)).catch((e: Error) => {
+      this.failed = e;
+      throw e;
+    });
+    this.done.catch(() => {});
+  }
+
+  async write(data: string | Buffer): Promise<void> {
+    if (this.failed) throw this.failed;
+    this.bytesIn += typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    if (!this.head.write(data)) await Promise.race([once(this.head, "drain"), this.done]);
+  }
+
+  async close(): Promise<void> {
+    this.head.end();
+    await this.done;
+  }
+
+  destroy(): void {
+    this.head.destroy();
+  }
+}

@@ -1,0 +1,233 @@
+import { PlanError } from "../core/errors.js";
+import type { RunOptions } from "../core/options.js";
+import type { FileRef, MaybePromise, ShardInfo } from "../core/types.js";
+import { explainPlan } from "./explain.js";
+import type { BadLinePolicy, PlanNode, SinkNode } from "./nodes.js";
+import { getCollectRunner } from "./runner-hook.js";
+
+function checkFn(fn: unknown, step: string): void {
+  if (typeof fn !== "function") throw new PlanError(`${step} needs a function, got ${typeof fn}`);
+}
+
+function checkPositiveInt(n: unknown, what: string): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new PlanError(`${what} must be a positive integer, got ${JSON.stringify(n)}`);
+  }
+  return n;
+}
+
+/**
+ * A terminal step (a sink): what `run()` executes to produce output files.
+ *
+ * @example
+ * const sink = Dataset.fromList([1, 2, 3]).map((x) => ({ x })).writeJsonl("out/part-{shard}.jsonl");
+ * const { outputs } = await run(sink);
+ */
+export class Sink<T = unknown> {
+  /** @internal the phantom row type keeps `Sink<T>` distinct per row type */
+  declare readonly __row?: T;
+  /** @internal */
+  readonly node: SinkNode;
+  /** @internal */
+  constructor(node: SinkNode) {
+    this.node = Object.freeze(node);
+  }
+  /** The logical plan, the optimized plan and the stages. */
+  explain(): string {
+    return explainPlan(this.node);
+  }
+}
+
+/**
+ * A lazy, immutable, typed collection of rows. Every step returns a new `Dataset`; nothing
+ * runs until `run()` or `collect()`. Functions given to steps may close over module-level
+ * values: worker threads rebuild the same plan by importing the same script.
+ *
+ * @example
+ * const words = Dataset.fromFiles("data/in", "**\/*.txt").loadText().flatMap((l) => l.split(/\s+/));
+ * console.log(await words.take(5).collect());
+ */
+export class Dataset<T> {
+  /** @internal */
+  readonly node: PlanNode;
+
+  /** @internal use the static constructors */
+  constructor(node: PlanNode) {
+    this.node = Object.freeze(node);
+  }
+
+  // ---- Create ----------------------------------------------------------------------------
+
+  /**
+   * An in-memory list split into `shards` contiguous shards (default `min(items.length, 64)`,
+   * independent of the number of workers so outputs are too).
+   *
+   * @example Dataset.fromList([{ id: 1 }, { id: 2 }], { shards: 2 })
+   */
+  static fromList<T>(items: readonly T[], opts: { shards?: number } = {}): Dataset<T> {
+    if (!Array.isArray(items)) throw new PlanError(`Dataset.fromList needs an array, got ${typeof items}`);
+    const shards = opts.shards === undefined ? undefined : checkPositiveInt(opts.shards, "fromList options.shards");
+    return new Dataset<T>({ kind: "fromList", items: Object.freeze([...items]), shards });
+  }
+
+  /**
+   * The files under `root` matching a glob `pattern` (default all files), one shard per
+   * file, listed when the run starts (not when the plan is built). An empty match is an
+   * error unless `allowEmpty` is set.
+   *
+   * @example Dataset.fromFiles("data/in", "**\/*.jsonl.gz")
+   */
+  static fromFiles(root: string, pattern = "**/*", opts: { allowEmpty?: boolean } = {}): Dataset<FileRef> {
+    if (typeof root !== "string" || root === "") throw new PlanError("Dataset.fromFiles needs a root directory");
+    if (typeof pattern !== "string" || pattern === "") throw new PlanError("Dataset.fromFiles pattern must be a non-empty glob");
+    return new Dataset<FileRef>({ kind: "fromFiles", root, pattern, allowEmpty: opts.allowEmpty ?? false });
+  }
+
+  // ---- Load ------------------------------------------------------------------------------
+
+  /**
+   * Parses each file as JSON Lines (`.gz` and `.zst` decompressed by extension). A malformed
+   * line fails the run naming file and line, or with `onBadLine: "skip"` is skipped and
+   * counted in `stats.malformedLines`. Blank lines are ignored.
+   *
+   * @example Dataset.fromFiles("in", "*.jsonl.gz").loadJsonl<{ text: string }>()
+   */
+  loadJsonl<R = Record<string, unknown>>(this: Dataset<FileRef>, opts: { onBadLine?: BadLinePolicy } = {}): Dataset<R> {
+    return new Dataset<R>({ kind: "load", parent: this.node, format: "jsonl", onBadLine: badLinePolicy(opts.onBadLine) });
+  }
+
+  /**
+   * One string per line of each file (without the line break; `\r\n` handled). Files must be
+   * UTF-8.
+   *
+   * @example Dataset.fromFiles("in", "*.txt").loadText()
+   */
+  loadText(this: Dataset<FileRef>): Dataset<string> {
+    return new Dataset<string>({ kind: "load", parent: this.node, format: "text", onBadLine: "error" });
+  }
+
+  // ---- Transform (narrow steps, fused into one pass per shard) ---------------------------
+
+  /**
+   * Applies `fn` to every row; `fn` may be async.
+   *
+   * @example ds.map((d) => ({ ...d, text: d.text.trim() }))
+   */
+  map<U>(fn: (row: T) => MaybePromise<U>): Dataset<U> {
+    checkFn(fn, "map");
+    return new Dataset<U>({ kind: "map", parent: this.node, fn: fn as never });
+  }
+
+  /**
+   * Maps each row to zero or more rows: an array, any iterable, a generator or an async
+   * generator.
+   *
+   * @example ds.flatMap((line) => line.split(" "))
+   */
+  flatMap<U>(fn: (row: T) => Iterable<U> | AsyncIterable<U> | Promise<Iterable<U>>): Dataset<U> {
+    checkFn(fn, "flatMap");
+    return new Dataset<U>({ kind: "flatMap", parent: this.node, fn: fn as never });
+  }
+
+  /**
+   * Keeps the rows for which `fn` is true; a type-guard predicate narrows the row type.
+   *
+   * @example ds.filter((d): d is Doc => typeof d.text === "string")
+   */
+  filter<S extends T>(fn: (row: T) => row is S): Dataset<S>;
+  filter(fn: (row: T) => MaybePromise<boolean>): Dataset<T>;
+  filter(fn: (row: T) => MaybePromise<boolean>): Dataset<T> {
+    checkFn(fn, "filter");
+    return new Dataset<T>({ kind: "filter", parent: this.node, fn: fn as never });
+  }
+
+  /**
+   * Transforms a whole shard as a stream: for per-shard setup, batching or state.
+   *
+   * @example ds.mapShard(async function* (rows, shard) { let i = 0; for await (const r of rows) yield { ...r, i: i++, shard: shard.index }; })
+   */
+  mapShard<U>(fn: (rows: AsyncIterable<T>, shard: ShardInfo) => AsyncIterable<U> | Iterable<U>): Dataset<U> {
+    checkFn(fn, "mapShard");
+    return new Dataset<U>({ kind: "mapShard", parent: this.node, fn: fn as never });
+  }
+
+  /**
+   * Groups consecutive rows of a shard into arrays of `n` (the last may be shorter).
+   *
+   * @example ds.window(32).map((batch) => embed(batch))
+   */
+  window(n: number): Dataset<T[]> {
+    return new Dataset<T[]>({ kind: "window", parent: this.node, size: checkPositiveInt(n, "window(n)") });
+  }
+
+  /**
+   * The first `n` rows of each shard; reading stops early once they are taken.
+   *
+   * @example ds.take(10).collect()
+   */
+  take(n: number): Dataset<T> {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new PlanError(`take(n) needs an integer >= 0, got ${n}`);
+    return new Dataset<T>({ kind: "take", parent: this.node, n });
+  }
+
+  // ---- Output ----------------------------------------------------------------------------
+
+  /**
+   * Writes each shard as JSON Lines to `pattern`, which may use `{shard}`, `{total}` and
+   * `{basename}` (input file name without extensions), with zero-padding like `{shard:05d}`.
+   * `.gz` / `.zst` compress. Each file is committed atomically (temporary name, then rename).
+   *
+   * @example ds.writeJsonl("out/part-{shard:05d}-of-{total:05d}.jsonl.gz")
+   */
+  writeJsonl(pattern: string, opts: { skipExisting?: boolean } = {}): Sink<T> {
+    if (typeof pattern !== "string" || pattern === "") throw new PlanError("writeJsonl needs an output pattern");
+    return new Sink<T>({ kind: "writeJsonl", parent: this.node, pattern, skipExisting: opts.skipExisting ?? false });
+  }
+
+  /**
+   * Map over a directory: calls `fn(inputPath, outputPath)` for each input file, where the
+   * output path is the input path rebased from the `fromFiles` root onto `outputDir`. `fn`
+   * writes `outputPath` (a temporary name in the final folder, same extension); sirocco
+   * renames it into place when `fn` resolves. Existing outputs are skipped unless
+   * `skipExisting: false`.
+   *
+   * @example Dataset.fromFiles("raw", "**\/*.html").mapFiles(async (i, o) => fs.writeFile(o, clean(await fs.readFile(i, "utf8"))), { outputDir: "clean" })
+   */
+  mapFiles(
+    this: Dataset<FileRef>,
+    fn: (inputPath: string, outputPath: string) => Promise<void> | void,
+    opts: { outputDir: string; skipExisting?: boolean },
+  ): Sink<FileRef> {
+    checkFn(fn, "mapFiles");
+    if (!opts || typeof opts.outputDir !== "string" || opts.outputDir === "") throw new PlanError("mapFiles needs { outputDir }");
+    return new Sink<FileRef>({
+      kind: "mapFiles",
+      parent: this.node,
+      fn: fn as never,
+      outputDir: opts.outputDir,
+      skipExisting: opts.skipExisting ?? true,
+    });
+  }
+
+  // ---- Run -------------------------------------------------------------------------------
+
+  /**
+   * Runs the pipeline and returns all rows in shard order. For small results.
+   *
+   * @example const rows = await ds.collect({ executor: "inline" });
+   */
+  collect(opts: RunOptions = {}): Promise<T[]> {
+    return getCollectRunner()(this.node, opts) as Promise<T[]>;
+  }
+
+  /** The logical plan, the optimized plan and the stages. */
+  explain(): string {
+    return explainPlan(this.node);
+  }
+}
+
+function badLinePolicy(p: BadLinePolicy | undefined): BadLinePolicy {
+  if (p === undefined) return "error";
+  if (p !== "error" && p !== "skip") throw new PlanError(`onBadLine must be "error" or "skip", got ${JSON.stringify(p)}`);
+  return p;
+}

@@ -1,0 +1,58 @@
+import { contentHash, sha256 } from "../core/hash.js";
+import type { AnyFn, PlanNode } from "./nodes.js";
+
+/** A function's source on one line, shortened for display. */
+export function fnLabel(fn: AnyFn, max = 60): string {
+  const src = Function.prototype.toString.call(fn).replace(/\s+/g, " ").trim();
+  return src.length > max ? `${src.slice(0, max - 1)}…` : src;
+}
+
+function fnIdentity(fn: AnyFn): string {
+  return sha256(Function.prototype.toString.call(fn)).slice(0, 12);
+}
+
+/** Short human label of a node, as `explain()` prints it. */
+export function nodeLabel(n: PlanNode): string {
+  switch (n.kind) {
+    case "fromList":
+      return `fromList(${n.items.length} items${n.shards ? `, shards=${n.shards}` : ""})`;
+    case "fromFiles":
+      return `fromFiles(${JSON.stringify(n.root)}, ${JSON.stringify(n.pattern)}${n.allowEmpty ? ", allowEmpty" : ""})`;
+    case "load":
+      return `load${n.format === "jsonl" ? "Jsonl" : "Text"}(${n.onBadLine === "skip" ? "onBadLine=skip" : ""})`;
+    case "map":
+    case "flatMap":
+    case "filter":
+    case "mapShard":
+      return `${n.kind}(${fnLabel(n.fn)})`;
+    case "window":
+      return `window(${n.size})`;
+    case "take":
+      return `take(${n.n})`;
+    case "writeJsonl":
+      return `writeJsonl(${JSON.stringify(n.pattern)}${n.skipExisting ? ", skipExisting" : ""})`;
+    case "mapFiles":
+      return `mapFiles(${fnLabel(n.fn)}, outputDir=${JSON.stringify(n.outputDir)}${n.skipExisting ? ", skipExisting" : ""})`;
+  }
+}
+
+/**
+ * Canonical identity of a node for the plan fingerprint: its kind, parameters, a hash of
+ * each function's source and of in-memory inputs. Two processes that build the same plan
+ * from the same script produce the same strings; the first string that differs is what a
+ * fingerprint mismatch reports.
+ */
+export function nodeIdentity(n: PlanNode): string {
+  switch (n.kind) {
+    case "fromList":
+      return `fromList(items#${contentHash(n.items)}, n=${n.items.length}, shards=${n.shards ?? "default"})`;
+    case "map":
+    case "flatMap":
+    case "filter":
+    case "mapShard":
+    case "mapFiles":
+      return `${nodeLabel(n)} fn#${fnIdentity(n.fn)}`;
+    default:
+      return nodeLabel(n);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Logical plan nodes: small frozen records tagged by `kind`, each pointing at its parent.
+ * A pipeline is the chain from a source to the node a `Dataset` holds. Functions stay in
+ * the node (they never leave the process that built the plan); tasks refer to stages by id.
+ */
+
+export type AnyFn = (...args: never[]) => unknown;
+
+export interface FromListNode {
+  readonly kind: "fromList";
+  readonly items: readonly unknown[];
+  /** Requested shard count; undefined means the default (see `defaultListShards`). */
+  readonly shards?: number;
+}
+
+export interface FromFilesNode {
+  readonly kind: "fromFiles";
+  readonly root: string;
+  readonly pattern: string;
+  readonly allowEmpty: boolean;
+}
+
+export type SourceNode = FromListNode | FromFilesNode;
+
+export type BadLinePolicy = "error" | "skip";
+
+export interface LoadNode {
+  readonly kind: "load";
+  readonly parent: PlanNode;
+  readonly format: "jsonl" | "text";
+  readonly onBadLine: BadLinePolicy;
+}
+
+export interface MapNode {
+  readonly kind: "map";
+  readonly parent: PlanNode;
+  readonly fn: AnyFn;
+}
+
+export interface FlatMapNode {
+  readonly kind: "flatMap";
+  readonly parent: PlanNode;
+  readonly fn: AnyFn;
+}
+
+export interface FilterNode {
+  readonly kind: "filter";
+  readonly parent: PlanNode;
+  readonly fn: AnyFn;
+}
+
+export interface MapShardNode {
+  readonly kind: "mapShard";
+  readonly parent: PlanNode;
+  readonly fn: AnyFn;
+}
+
+export interface WindowNode {
+  readonly kind: "window";
+  readonly parent: PlanNode;
+  readonly size: number;
+}
+
+export interface TakeNode {
+  readonly kind: "take";
+  readonly parent: PlanNode;
+  readonly n: number;
+}
+
+/** Steps that transform one shard's rows in a single streaming pass (they fuse). */
+export type NarrowNode = LoadNode | MapNode | FlatMapNode | FilterNode | MapShardNode | WindowNode | TakeNode;
+
+export interface WriteJsonlNode {
+  readonly kind: "writeJsonl";
+  readonly parent: PlanNode;
+  readonly pattern: string;
+  readonly skipExisting: boolean;
+}
+
+export interface MapFilesNode {
+  readonly kind: "mapFiles";
+  readonly parent: PlanNode;
+  readonly fn: AnyFn;
+  readonly outputDir: string;
+  readonly skipExisting: boolean;
+}
+
+export type SinkNode = WriteJsonlNode | MapFilesNode;
+
+export type PlanNode = SourceNode | NarrowNode | SinkNode;
+
+export const NARROW_KINDS = new Set<PlanNode["kind"]>(["load", "map", "flatMap", "filter", "mapShard", "window", "take"]);
+export const SINK_KINDS = new Set<PlanNode["kind"]>(["writeJsonl", "mapFiles"]);
+
+export function isNarrow(n: PlanNode): n is NarrowNode {
+  return NARROW_KINDS.has(n.kind);
+}
+
+export function isSink(n: PlanNode): n is SinkNode {
+  return SINK_KINDS.has(n.kind);
+}
+
+export function isSource(n: PlanNode): n is SourceNode {
+  return n.kind === "fromList" || n.kind === "fromFiles";
+}
+
+/** The chain of nodes from the source to `node`, source first. */
+export function lineage(node: PlanNode): PlanNode[] {
+  const out: PlanNode[] = [];
+  let cur: PlanNode | undefined = node;
+  while (cur) {
+    out.push(cur);
+    cur = "parent" in cur ? cur.parent : undefined;
+  }
+  return out.reverse();
+}
+
+/** Default shard count of `fromList`: independent of the worker count, so outputs are too. */
+export function defaultListShards(itemCount: number): number {
+  return Math.max(1, Math.min(itemCount, 64));
+}
