@@ -26,10 +26,14 @@ function fail(e: unknown): never {
   const lines: string[] = [];
   let cur: unknown = e;
   let depth = 0;
+  let said = "";
   while (cur !== undefined && depth < 8) {
     if (cur instanceof Error) {
       const head = depth === 0 ? "error" : "caused by";
-      lines.push(`${head}: ${cur.name}: ${cur.message}`);
+      // A TaskError's message already quotes its cause; say only what is new.
+      if (!said.includes(cur.message)) lines.push(`${head}: ${cur.name}: ${cur.message}`);
+      else lines.push(`${head}: ${cur.name} (above)`);
+      said += cur.message;
       const frames = (cur.stack ?? "").split("\n").slice(1).filter((l) => l.trim().startsWith("at "));
       if (!(cur instanceof SiroccoError) || process.env.SIROCCO_DEBUG) lines.push(...frames.slice(0, 8));
       cur = cur.cause;
@@ -43,10 +47,11 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
-async function importScript(script: string): Promise<void> {
+/** Imports the script as the main module would be: argv is [node, script, ...its own arguments]. */
+async function importScript(script: string, scriptArgs: string[]): Promise<void> {
   const file = path.resolve(script);
   process.env[ENTRY_ENV] = file;
-  process.argv = [process.argv[0]!, file, ...process.argv.slice(process.argv.indexOf(script) + 1)];
+  process.argv = [process.argv[0]!, file, ...scriptArgs];
   await import(pathToFileURL(file).href);
 }
 
@@ -67,7 +72,7 @@ program
   .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "log", "none"]))
   .allowUnknownOption(true)
   .allowExcessArguments(true)
-  .action(async (script: string, flags: RunOptions) => {
+  .action(async (script: string, flags: RunOptions, cmd: Command) => {
     const defaults: RunOptions = {
       executor: flags.executor,
       workers: flags.workers,
@@ -78,7 +83,7 @@ program
     };
     process.env[DEFAULTS_ENV] = JSON.stringify(defaults);
     try {
-      await importScript(script);
+      await importScript(script, cmd.args.slice(1));
     } catch (e) {
       fail(e);
     }
@@ -90,7 +95,7 @@ program
   .argument("<script>", "pipeline script (.ts or .js)")
   .allowUnknownOption(true)
   .allowExcessArguments(true)
-  .action(async (script: string) => {
+  .action(async (script: string, _flags: unknown, cmd: Command) => {
     let printed = 0;
     runtime().explainMode = {
       print(text) {
@@ -99,7 +104,7 @@ program
       },
     };
     try {
-      await importScript(script);
+      await importScript(script, cmd.args.slice(1));
     } catch (e) {
       if (printed === 0) fail(e);
       process.stderr.write(`note: the script stopped after its plans were printed (${(e as Error).message}); explain gives run() empty results\n`);

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { PlanError } from "../core/errors.js";
 import type { FileRef } from "../core/types.js";
 import { formatPattern, inputBasename, patternTokens } from "../io/output-pattern.js";
@@ -13,6 +14,8 @@ export interface PlannedStage {
   totalShards: number;
   /** Shards whose output exists already, with those outputs. */
   skipped: Array<{ shard: number; outputs: string[] }>;
+  /** Folders the stage's tasks write into (where their temporary files live). */
+  outputDirs: string[];
 }
 
 export interface TaskIds {
@@ -34,9 +37,11 @@ export async function makeTasks(stage: Stage, ids: TaskIds, resume: boolean): Pr
 
   const tasks: TaskSpec[] = [];
   const skipped: PlannedStage["skipped"] = [];
+  const outputDirs = new Set<string>();
   for (let shard = 0; shard < total; shard++) {
     const input = inputs[shard]!;
     const outputPath = outputFor.path(shard);
+    for (const p of outputFor.expected(shard) ?? []) outputDirs.add(path.dirname(p));
     const existing = skip ? outputFor.expected(shard) : undefined;
     if (existing && existing.length > 0 && (await allExist(existing))) {
       skipped.push({ shard, outputs: existing });
@@ -44,7 +49,7 @@ export async function makeTasks(stage: Stage, ids: TaskIds, resume: boolean): Pr
     }
     tasks.push({ ...ids, stage: stage.id, shard, totalShards: total, input, outputPath, attempt: 1 });
   }
-  return { tasks, totalShards: total, skipped };
+  return { tasks, totalShards: total, skipped, outputDirs: [...outputDirs] };
 }
 
 async function allExist(paths: string[]): Promise<boolean> {

@@ -86,11 +86,11 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
       rows = [];
       for await (const c of chunks) for (const r of c.rows) rows.push(r);
     } else if (sink.kind === "writeJsonl") {
-      stats.bytesWritten = await writeJsonlSink(chunks, spec.outputPath);
+      stats.bytesWritten = await writeJsonlSink(chunks, spec.outputPath, spec.runId);
       outputs.push(spec.outputPath!);
     } else {
       if (spec.input.kind !== "files") throw new PlanError("mapFiles needs a Dataset.fromFiles source");
-      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting });
+      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting, tempTag: spec.runId });
       outputs.push(...r.outputs);
     }
     stats.rowsIn = stage.ops[0]?.kind === "load" ? stats.stepRowsOut[1]! : stats.stepRowsOut[0]!;

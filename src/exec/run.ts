@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import pLimit from "p-limit";
 import { deserializeError, PlanError, TaskError } from "../core/errors.js";
 import { resolveRunOptions, type ResolvedRunOptions, type RunOptions } from "../core/options.js";
+import { storeFor } from "../io/store-for.js";
 import { compilePlan } from "../plan/compile-plan.js";
 import { Dataset, Sink } from "../plan/dataset.js";
 import { explainPlan } from "../plan/explain.js";
@@ -147,14 +148,17 @@ async function runStage(
             results[i] = await runWithRetries(executor, task, o, stage, stats);
             progress.shardDone();
           } catch (e) {
+            // Queued tasks see `failure` and return at once (clearQueue would leave their
+            // promises pending forever).
             failure ??= e;
-            limit.clearQueue();
           }
         }),
       ),
     );
   } finally {
     await executor.close();
+    // Attempts that died (a killed thread, a crash) cannot clean up after themselves.
+    await Promise.all(planned.outputDirs.map((d) => storeFor(d).removeTemporaries(d, ids.runId)));
   }
   if (failure) throw failure;
   return results;

@@ -48,10 +48,10 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async beginWrite(finalPath: string): Promise<PendingWrite> {
+  async beginWrite(finalPath: string, tag: string): Promise<PendingWrite> {
     const dir = path.dirname(finalPath);
     await fsp.mkdir(dir, { recursive: true });
-    const tempPath = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString("hex")}-${path.basename(finalPath)}`);
+    const tempPath = path.join(dir, `${TEMP_PREFIX}${tag}-${randomBytes(4).toString("hex")}-${path.basename(finalPath)}`);
     return {
       tempPath,
       finalPath,
@@ -66,6 +66,18 @@ export class LocalStore implements ObjectStore {
         await fsp.rm(tempPath, { force: true });
       },
     };
+  }
+
+  async removeTemporaries(dir: string, tag: string): Promise<number> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return 0;
+    }
+    const mine = names.filter((n) => n.startsWith(`${TEMP_PREFIX}${tag}-`));
+    await Promise.all(mine.map((n) => fsp.rm(path.join(dir, n), { force: true })));
+    return mine.length;
   }
 
   async remove(p: string): Promise<void> {

@@ -20,6 +20,12 @@ export interface ObjectStore {
   list(root: string, pattern: string): Promise<FileRef[]>;
   openRead(path: string): Readable;
   exists(path: string): Promise<boolean>;
-  beginWrite(finalPath: string): Promise<PendingWrite>;
+  /**
+   * Starts writing `finalPath` under a temporary name that carries `tag` (the run id), so
+   * the driver can remove what killed attempts left behind with {@link removeTemporaries}.
+   */
+  beginWrite(finalPath: string, tag: string): Promise<PendingWrite>;
+  /** Removes the temporary files of `tag` in folder `dir`; returns how many. */
+  removeTemporaries(dir: string, tag: string): Promise<number>;
   remove(path: string): Promise<void>;
 }

@@ -20,7 +20,7 @@ export function rebase(root: string, input: string, outputDir: string): string {
 export async function mapFilesSink(
   chunks: AsyncIterable<Chunk>,
   fn: (input: string, output: string) => unknown,
-  o: { root: string; outputDir: string; skipExisting: boolean },
+  o: { root: string; outputDir: string; skipExisting: boolean; tempTag: string },
 ): Promise<{ outputs: string[]; skipped: number }> {
   const outputs: string[] = [];
   let skipped = 0;
@@ -34,7 +34,7 @@ export async function mapFilesSink(
         skipped++;
         continue;
       }
-      const pending = await store.beginWrite(out);
+      const pending = await store.beginWrite(out, o.tempTag);
       try {
         const r = fn(input, pending.tempPath);
         if (isThenable(r)) await r;

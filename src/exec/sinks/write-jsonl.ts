@@ -7,10 +7,10 @@ import { StepFailure, type Chunk } from "../operators/chunk.js";
  * Writes a shard as JSON Lines under a temporary name and commits it by rename, so the final
  * path holds a whole file or nothing. Returns the bytes written (before compression).
  */
-export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: string | undefined): Promise<number> {
+export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: string | undefined, tempTag: string): Promise<number> {
   if (!outputPath) throw new InternalError("writeJsonl task has no output path");
   const store = storeFor(outputPath);
-  const pending = await store.beginWrite(outputPath);
+  const pending = await store.beginWrite(outputPath, tempTag);
   const writer = new FileWriter(pending.tempPath, outputPath);
   try {
     for await (const c of chunks) {

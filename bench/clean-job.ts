@@ -1,0 +1,32 @@
+/**
+ * The "clean" job with sirocco. Run as its own process by bench/run.ts:
+ *   node --import tsx bench/clean-job.ts <inDir> <outDir> <inline|threads> <workers>
+ * Worker threads re-import this file (process.argv[1]) with the same argv and rebuild the
+ * same plan, so everything before `run()` must be cheap, deterministic and side-effect free.
+ */
+import { Dataset, run } from "../src/index.js";
+import { cleanDoc, keepDoc, report, type Doc } from "./common.js";
+
+const [inDir, outDir, executor = "inline", workersArg = "2"] = process.argv.slice(2);
+if (!inDir || !outDir || (executor !== "inline" && executor !== "threads")) {
+  console.error("usage: clean-job.ts <inDir> <outDir> <inline|threads> <workers>");
+  process.exit(2);
+}
+const workers = Number(workersArg);
+
+const sink = Dataset.fromFiles(inDir, "*.jsonl.gz")
+  .loadJsonl<Doc>()
+  .map(cleanDoc)
+  .filter(keepDoc)
+  .writeJsonl(`${outDir}/{basename}.jsonl.gz`);
+
+const t0 = performance.now();
+const result = await run(sink, { executor, workers, progress: "none" });
+const wallMs = performance.now() - t0;
+const stage = result.stats.stages[0]!;
+report(executor === "inline" ? "sirocco-inline" : `sirocco-threads-${workers}`, wallMs, {
+  rowsIn: stage.rowsIn,
+  rowsOut: stage.rowsOut,
+  files: result.outputs.length,
+  engineWallMs: result.stats.wallMs,
+});

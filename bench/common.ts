@@ -1,0 +1,56 @@
+/**
+ * Shared by the benchmark's child processes: the document type, the exact cleaning work
+ * every variant does, and how a child reports its measurements to bench/run.ts.
+ */
+
+/** One input document, as scripts/make-corpus.ts writes it. */
+export interface Doc {
+  id: number;
+  url: string;
+  domain: string;
+  category: string;
+  text: string;
+}
+
+/** Minimum length of a cleaned text for a document to be kept. */
+export const MIN_TEXT = 200;
+
+/** The "clean" step: normalize the whitespace of `text` (a new object, the input is left alone). */
+export function cleanDoc(d: Doc): Doc {
+  return { ...d, text: d.text.replace(/\s+/g, " ").trim() };
+}
+
+/** The "keep" step: documents whose cleaned text has at least MIN_TEXT characters. */
+export function keepDoc(d: Doc): boolean {
+  return d.text.length >= MIN_TEXT;
+}
+
+/** What a child process prints (one line, prefixed by RESULT_PREFIX) when it is done. */
+export interface ChildReport {
+  variant: string;
+  /** Wall time of the measured work only (after imports, before exit), ms. */
+  wallMs: number;
+  /** Peak resident set size of the whole process (all threads), KB. */
+  maxRssKb: number;
+  /** CPU time of the whole process (all threads, incl. libuv's zlib pool), ms. */
+  userMs: number;
+  sysMs: number;
+  /** Variant-specific numbers (rows in/out, per-run timings, …). */
+  extra: Record<string, unknown>;
+}
+
+export const RESULT_PREFIX = "BENCH_RESULT ";
+
+/** Prints the report line; measured CPU covers the whole process life. */
+export function report(variant: string, wallMs: number, extra: Record<string, unknown>): void {
+  const ru = process.resourceUsage();
+  const r: ChildReport = {
+    variant,
+    wallMs,
+    maxRssKb: ru.maxRSS,
+    userMs: ru.userCPUTime / 1000,
+    sysMs: ru.systemCPUTime / 1000,
+    extra,
+  };
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(r)}\n`);
+}
