@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-// The `sirocco` command. Installs tsx's hooks so pipeline scripts may be TypeScript, then
-// hands over to the CLI (src/exec/cli.ts).
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/exec/cli.ts");
+// The `sirocco` command (compiled engine in dist/; `npm run build` makes it).
+await import("../dist/exec/cli.js");

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -5,6 +6,7 @@ import { SiroccoError } from "../core/errors.js";
 import { DEFAULTS_ENV, parseBytes, type RunOptions } from "../core/options.js";
 import { ENTRY_ENV } from "./run.js";
 import { runtime } from "./runtime.js";
+import { ensureTypeScriptLoader } from "./typescript-loader.js";
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -50,7 +52,9 @@ function fail(e: unknown): never {
 /** Imports the script as the main module would be: argv is [node, script, ...its own arguments]. */
 async function importScript(script: string, scriptArgs: string[]): Promise<void> {
   const file = path.resolve(script);
+  if (!fs.existsSync(file)) throw new SiroccoError(`script ${script} not found (looked for ${file})`);
   process.env[ENTRY_ENV] = file;
+  await ensureTypeScriptLoader(file);
   process.argv = [process.argv[0]!, file, ...scriptArgs];
   await import(pathToFileURL(file).href);
 }

@@ -15,9 +15,8 @@ import type { PhysicalPlan, Stage } from "../plan/stage.js";
 import { Counters } from "./context.js";
 import type { Executor } from "./executors/executor.js";
 import { InlineExecutor } from "./executors/inline.js";
-import { ThreadsExecutor } from "./executors/threads.js";
 import { makeTasks, type PlannedStage } from "./make-tasks.js";
-import { createProgress, type ProgressReporter } from "./progress.js";
+import type { ProgressReporter } from "./progress.js";
 import type { RunResult, RunStats, StageStats } from "./run-result.js";
 import { runtime } from "./runtime.js";
 import type { TaskResult, TaskSpec } from "./task-spec.js";
@@ -65,6 +64,9 @@ async function runNode(terminal: PlanNode, opts: RunOptions): Promise<RunResult>
 
   const o = resolveRunOptions(opts);
   const plan = compilePlan(terminal);
+  // Driver-only modules load lazily: worker threads import this file too, and start faster
+  // without pino, cli-progress and piscina.
+  const { createProgress } = await import("./progress.js");
   const progress = createProgress(o.progress);
   try {
     const result = await execute(plan, o, runIndex, progress);
@@ -135,7 +137,7 @@ async function runStage(
 ): Promise<TaskResult[]> {
   if (planned.tasks.length === 0) return [];
   const onRows = (n: number) => progress.rows(n);
-  const executor = createExecutor(plan, o, ids, planned.tasks.length, onRows);
+  const executor = await createExecutor(plan, o, ids, planned.tasks.length, onRows);
   const results = new Array<TaskResult>(planned.tasks.length);
   const limit = pLimit(o.executor === "inline" ? 1 : o.workers * 2);
   let failure: unknown;
@@ -164,12 +166,19 @@ async function runStage(
   return results;
 }
 
-function createExecutor(plan: PhysicalPlan, o: ResolvedRunOptions, ids: { runId: string; runIndex: number }, tasks: number, onRows: (n: number) => void): Executor {
+async function createExecutor(
+  plan: PhysicalPlan,
+  o: ResolvedRunOptions,
+  ids: { runId: string; runIndex: number },
+  tasks: number,
+  onRows: (n: number) => void,
+): Promise<Executor> {
   if (o.executor === "inline") return new InlineExecutor(plan, onRows);
   if (o.executor === "redis") {
     throw new PlanError("the redis executor is not available in this version of sirocco; use executor \"threads\" (default) or \"inline\"");
   }
   const rt = runtime();
+  const { ThreadsExecutor } = await import("./executors/threads.js");
   return new ThreadsExecutor(
     Math.min(o.workers, tasks),
     {

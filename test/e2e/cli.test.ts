@@ -4,9 +4,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listFiles } from "../support/read-output.js";
+import { listFiles, readText } from "../support/read-output.js";
 import { describeRun, REPO_ROOT, runSirocco } from "../support/spawn.js";
 import { makeTempCorpus, type TempCorpus } from "../support/temp-corpus.js";
 
@@ -68,7 +67,7 @@ describe("sirocco run", () => {
   it("fails a run whose user code throws, naming the input file and line and keeping the user's error", async () => {
     // Where document 42 is, found independently.
     const where = corpus.files
-      .map((file) => ({ file, line: zlib.gunzipSync(fs.readFileSync(file)).toString("utf8").split("\n").findIndex((l) => l.startsWith('{"id":42,')) + 1 }))
+      .map((file) => ({ file, line: readText(file).split("\n").findIndex((l) => l.startsWith('{"id":42,')) + 1 }))
       .find((w) => w.line > 0);
     expect(where).toBeDefined();
 

@@ -5,6 +5,7 @@ import type { RunResult } from "../run-result.js";
 import type { RowsListener } from "../run-task.js";
 import type { TaskOutcome, TaskSpec } from "../task-spec.js";
 import type { Executor } from "./executor.js";
+import { progressChannelName } from "../progress-channel.js";
 
 /** What every worker thread of a run is started with. */
 export interface ThreadWorkerData {
@@ -20,10 +21,6 @@ export interface ThreadWorkerData {
   history: ReadonlyArray<RunResult | undefined>;
 }
 
-export function progressChannelName(runId: string): string {
-  return `sirocco:progress:${runId}`;
-}
-
 /**
  * Runs tasks on a piscina pool of `workers` threads. Each thread imports the user's script
  * once (see thread-worker.ts), rebuilds the plan and checks its fingerprint. Threads live
@@ -37,7 +34,7 @@ export class ThreadsExecutor implements Executor {
 
   constructor(workers: number, data: ThreadWorkerData, onRows?: RowsListener) {
     this.pool = new Piscina({
-      filename: new URL("../worker-bootstrap.mjs", import.meta.url).href,
+      filename: new URL("../worker-bootstrap.js", import.meta.url).href,
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: 60_000,
