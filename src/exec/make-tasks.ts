@@ -92,7 +92,7 @@ function outputResolver(stage: Stage, inputs: TaskInput[]): { path(shard: number
       path: () => undefined,
       expected: (shard) => {
         const f = fileOf(shard);
-        return f ? [rebase(root, f, sink.outputDir)] : undefined;
+        return f ? [rebase(root, f, sink.outputDir, sink.rename as never)] : undefined;
       },
     };
   }

@@ -90,7 +90,7 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
       outputs.push(spec.outputPath!);
     } else {
       if (spec.input.kind !== "files") throw new PlanError("mapFiles needs a Dataset.fromFiles source");
-      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting, tempTag: spec.runId });
+      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting, tempTag: spec.runId, rename: sink.rename as never });
       outputs.push(...r.outputs);
     }
     stats.rowsIn = stage.ops[0]?.kind === "load" ? stats.stepRowsOut[1]! : stats.stepRowsOut[0]!;

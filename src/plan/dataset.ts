@@ -189,23 +189,26 @@ export class Dataset<T> {
    * output path is the input path rebased from the `fromFiles` root onto `outputDir`. `fn`
    * writes `outputPath` (a temporary name in the final folder, same extension); sirocco
    * renames it into place when `fn` resolves. Existing outputs are skipped unless
-   * `skipExisting: false`.
+   * `skipExisting: false`. `rename` maps the relative path to another one, e.g. to change
+   * the extension: `(rel) => rel.replace(/\.gz$/, ".zst")`.
    *
    * @example Dataset.fromFiles("raw", "**\/*.html").mapFiles(async (i, o) => fs.writeFile(o, clean(await fs.readFile(i, "utf8"))), { outputDir: "clean" })
    */
   mapFiles(
     this: Dataset<FileRef>,
     fn: (inputPath: string, outputPath: string) => Promise<void> | void,
-    opts: { outputDir: string; skipExisting?: boolean },
+    opts: { outputDir: string; skipExisting?: boolean; rename?: (relativePath: string) => string },
   ): Sink<FileRef> {
     checkFn(fn, "mapFiles");
     if (!opts || typeof opts.outputDir !== "string" || opts.outputDir === "") throw new PlanError("mapFiles needs { outputDir }");
+    if (opts.rename !== undefined) checkFn(opts.rename, "mapFiles rename");
     return new Sink<FileRef>({
       kind: "mapFiles",
       parent: this.node,
       fn: fn as never,
       outputDir: opts.outputDir,
       skipExisting: opts.skipExisting ?? true,
+      rename: opts.rename as never,
     });
   }
 

@@ -32,7 +32,7 @@ export function nodeLabel(n: PlanNode): string {
     case "writeJsonl":
       return `writeJsonl(${JSON.stringify(n.pattern)}${n.skipExisting ? ", skipExisting" : ""})`;
     case "mapFiles":
-      return `mapFiles(${fnLabel(n.fn)}, outputDir=${JSON.stringify(n.outputDir)}${n.skipExisting ? ", skipExisting" : ""})`;
+      return `mapFiles(${fnLabel(n.fn)}, outputDir=${JSON.stringify(n.outputDir)}${n.rename ? `, rename=${fnLabel(n.rename, 40)}` : ""}${n.skipExisting ? ", skipExisting" : ""})`;
   }
 }
 
@@ -50,8 +50,9 @@ export function nodeIdentity(n: PlanNode): string {
     case "flatMap":
     case "filter":
     case "mapShard":
-    case "mapFiles":
       return `${nodeLabel(n)} fn#${fnIdentity(n.fn)}`;
+    case "mapFiles":
+      return `${nodeLabel(n)} fn#${fnIdentity(n.fn)}${n.rename ? ` rename#${fnIdentity(n.rename)}` : ""}`;
     default:
       return nodeLabel(n);
   }

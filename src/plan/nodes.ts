@@ -83,6 +83,8 @@ export interface MapFilesNode {
   readonly fn: AnyFn;
   readonly outputDir: string;
   readonly skipExisting: boolean;
+  /** Maps the input's path relative to the root to the output's relative path. */
+  readonly rename?: AnyFn;
 }
 
 export type SinkNode = WriteJsonlNode | MapFilesNode;

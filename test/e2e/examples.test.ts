@@ -121,17 +121,18 @@ describe("examples/word-count.ts", () => {
   }
 });
 
-describe("examples/recompress.ts (mapFiles)", () => {
-  it("re-compresses every file to the same relative path with the same content, and skips finished files on a re-run", async () => {
-    const script = "examples/recompress.ts";
-    const outDir = path.join(corpus.root, "recompressed");
+describe("examples/gzip-to-zstd.ts (mapFiles with rename)", () => {
+  it("converts every file to .zst at the same relative path with the same content, and skips finished files on a re-run", async () => {
+    const script = "examples/gzip-to-zstd.ts";
+    const outDir = path.join(corpus.root, "zstd");
     const args = ["run", script, corpus.inDir, outDir, "--workers", "2", "--progress", "none"];
 
     const first = await runSirocco(args);
     expect(first.code, describeRun(first)).toBe(0);
     expect(first.stdout).toContain("files: 4 (4 written, 0 skipped as already done)");
     const outputs = listFiles(outDir);
-    expect(outputs.map((f) => path.relative(outDir, f))).toEqual(inputFiles.map((f) => path.relative(corpus.inDir, f)));
+    expect(outputs.map((f) => path.relative(outDir, f))).toEqual(inputFiles.map((f) => path.relative(corpus.inDir, f).replace(/\.gz$/, ".zst")));
+    for (const out of outputs) expect(fs.readFileSync(out).readUInt32LE(0), `${out} is not zstd`).toBe(0xfd2fb528);
     outputs.forEach((out, i) => {
       expect(readText(out) === readText(inputFiles[i]!), `${out} does not hold the content of ${inputFiles[i]}`).toBe(true);
     });

@@ -4,13 +4,18 @@ import { PlanError } from "../../core/errors.js";
 import { storeFor } from "../../io/store-for.js";
 import { isThenable, StepFailure, type Chunk } from "../operators/chunk.js";
 
-/** `outputDir` + the input path relative to `root`. */
-export function rebase(root: string, input: string, outputDir: string): string {
+/** `outputDir` + the input path relative to `root` (optionally renamed). */
+export function rebase(root: string, input: string, outputDir: string, rename?: (rel: string) => unknown): string {
   const rel = path.relative(root, input);
   if (rel.startsWith("..") || path.isAbsolute(rel)) {
     throw new PlanError(`mapFiles: input ${input} is not under the fromFiles root ${root}, so it cannot be rebased onto ${outputDir}`);
   }
-  return path.join(outputDir, rel);
+  if (!rename) return path.join(outputDir, rel);
+  const renamed = rename(rel);
+  if (typeof renamed !== "string" || renamed === "" || path.isAbsolute(renamed) || path.normalize(renamed).startsWith("..")) {
+    throw new PlanError(`mapFiles rename(${JSON.stringify(rel)}) must return a relative path inside outputDir, got ${JSON.stringify(renamed)}`);
+  }
+  return path.join(outputDir, renamed);
 }
 
 /**
@@ -20,7 +25,7 @@ export function rebase(root: string, input: string, outputDir: string): string {
 export async function mapFilesSink(
   chunks: AsyncIterable<Chunk>,
   fn: (input: string, output: string) => unknown,
-  o: { root: string; outputDir: string; skipExisting: boolean; tempTag: string },
+  o: { root: string; outputDir: string; skipExisting: boolean; tempTag: string; rename?: (rel: string) => unknown },
 ): Promise<{ outputs: string[]; skipped: number }> {
   const outputs: string[] = [];
   let skipped = 0;
@@ -28,7 +33,7 @@ export async function mapFilesSink(
     for (const ref of c.rows) {
       const input = (ref as { path?: unknown } | null)?.path;
       if (typeof input !== "string") throw new PlanError(`mapFiles expects FileRef rows ({ path, size }), got ${JSON.stringify(ref)?.slice(0, 100)}`);
-      const out = rebase(o.root, input, o.outputDir);
+      const out = rebase(o.root, input, o.outputDir, o.rename);
       const store = storeFor(out);
       if (o.skipExisting && (await store.exists(out))) {
         skipped++;
