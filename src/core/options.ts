@@ -50,7 +50,7 @@ const UNITS: Record<string, number> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, 
 /** Parses `"2GB"`, `"512MiB"`, `"1.5 GB"` or a byte count. */
 export function parseBytes(value: number | string, what = "memory"): number {
   if (typeof value === "number") {
-    if (!Number.isFinite(value) || value <= 0) throw new PlanError(`${what} must be a positive number of bytes, got ${value}`);
+    if (!Number.isFinite(value) || Math.floor(value) <= 0) throw new PlanError(`${what} must be a positive number of bytes, got ${value}`);
     return Math.floor(value);
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);

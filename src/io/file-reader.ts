@@ -1,5 +1,5 @@
 import { pipeline } from "node:stream";
-import { InputError } from "../core/errors.js";
+import { InputError, IoError } from "../core/errors.js";
 import { codecOf, decompressor } from "./compression.js";
 import type { ObjectStore } from "./object-store.js";
 
@@ -11,17 +11,21 @@ import type { ObjectStore } from "./object-store.js";
 export async function* readDecompressed(store: ObjectStore, path: string): AsyncGenerator<Buffer> {
   const codec = codecOf(path);
   const src = store.openRead(path);
+  let readError: unknown;
+  src.once("error", (e) => (readError = e));
   const d = decompressor(codec);
   const stream = d ? pipeline(src, d, () => {}) : src;
   try {
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOENT") throw new InputError(`input file ${path} disappeared before it could be read`, { file: path }, { cause: e });
-    if (codec !== "none" && (err.code?.startsWith("Z_") || /zstd|invalid|header|magic|window|block/i.test(err.message))) {
-      throw new InputError(`could not decompress ${path} as ${codec}: ${err.message} (is it truncated or not really ${codec}?)`, { file: path }, { cause: e });
+    if (readError !== undefined && e === readError) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "ENOENT") throw new InputError(`input file ${path} disappeared before it could be read`, { file: path }, { cause: e });
+      throw new IoError(`could not read ${path}: ${err.message}`, { uri: path, op: "read", retryable: err.code !== "EACCES" && err.code !== "EISDIR" }, { cause: e });
     }
-    throw e;
+    // Anything else came from the decoder: the bytes are not valid `codec`.
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new InputError(`could not decompress ${path} as ${codec}: ${msg} (is it truncated or not really ${codec}?)`, { file: path }, { cause: e });
   } finally {
     src.destroy();
   }

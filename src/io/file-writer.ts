@@ -9,6 +9,7 @@ import { codecOf, compressor } from "./compression.js";
  * since the file itself is written under a temporary one). Honours backpressure.
  */
 export class FileWriter {
+  private readonly file: fs.WriteStream;
   private readonly head: Writable;
   private readonly done: Promise<void>;
   private failed: Error | undefined;
@@ -16,6 +17,7 @@ export class FileWriter {
 
   constructor(localPath: string, namedAs: string = localPath) {
     const file = fs.createWriteStream(localPath, { highWaterMark: 1024 * 1024 });
+    this.file = file;
     const comp = compressor(codecOf(namedAs));
     this.head = comp ?? file;
     this.done = (comp ? pipeline(comp, file) : once(file, "finish").then(() => undefined)).catch((e: Error) => {
@@ -36,7 +38,14 @@ export class FileWriter {
     await this.done;
   }
 
-  destroy(): void {
+  /**
+   * Abandons the file and resolves once its descriptor is closed, so that a temporary file
+   * removed afterwards cannot be re-created by an `open()` still in flight.
+   */
+  async destroy(): Promise<void> {
+    const closed = this.file.closed ? Promise.resolve() : new Promise<void>((resolve) => this.file.once("close", () => resolve()));
     this.head.destroy();
+    this.file.destroy();
+    await closed;
   }
 }

@@ -12,20 +12,25 @@ export interface LineBatch {
 
 export async function* readLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineBatch> {
   let carry: Buffer | undefined;
+  // Chunks without a newline wait here, joined once a newline arrives (a very long line then
+  // costs one copy, not one per chunk).
+  let pending: Buffer[] = [];
   let nextLine = 1;
   for await (const chunk of chunks) {
-    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-    const last = buf.lastIndexOf(10);
-    if (last < 0) {
-      carry = buf;
+    if (chunk.lastIndexOf(10) < 0) {
+      pending.push(chunk);
       continue;
     }
+    const buf = carry || pending.length > 0 ? Buffer.concat([...(carry ? [carry] : []), ...pending, chunk]) : chunk;
+    pending = [];
+    const last = buf.lastIndexOf(10);
     carry = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
     const lines = buf.toString("utf8", 0, last).split("\n");
     stripCR(lines);
     yield { lines, firstLine: nextLine };
     nextLine += lines.length;
   }
+  if (pending.length > 0) carry = Buffer.concat([...(carry ? [carry] : []), ...pending]);
   if (carry && carry.length > 0) {
     const lines = [carry.toString("utf8")];
     stripCR(lines);

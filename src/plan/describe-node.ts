@@ -1,3 +1,4 @@
+import { PlanError } from "../core/errors.js";
 import { contentHash, sha256 } from "../core/hash.js";
 import type { AnyFn, PlanNode } from "./nodes.js";
 
@@ -9,6 +10,17 @@ export function fnLabel(fn: AnyFn, max = 60): string {
 
 function fnIdentity(fn: AnyFn): string {
   return sha256(Function.prototype.toString.call(fn)).slice(0, 12);
+}
+
+function listHash(items: readonly unknown[]): string {
+  try {
+    return contentHash(items);
+  } catch (e) {
+    throw new PlanError(
+      `Dataset.fromList items must be plain data (structured-cloneable: no functions, class instances with private state, or sockets): ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
 }
 
 /** Short human label of a node, as `explain()` prints it. */
@@ -45,7 +57,7 @@ export function nodeLabel(n: PlanNode): string {
 export function nodeIdentity(n: PlanNode): string {
   switch (n.kind) {
     case "fromList":
-      return `fromList(items#${contentHash(n.items)}, n=${n.items.length}, shards=${n.shards ?? "default"})`;
+      return `fromList(items#${listHash(n.items)}, n=${n.items.length}, shards=${n.shards ?? "default"})`;
     case "map":
     case "flatMap":
     case "filter":

@@ -21,6 +21,11 @@ export async function* flatMapStep(input: AsyncIterable<Chunk>, fn: (row: unknow
           for (const v of r as Iterable<unknown>) {
             out.push(v);
             lines?.push(line!);
+            if (out.length >= CHUNK_ROWS) {
+              yield { rows: out, lines, file: c.file };
+              out = [];
+              lines = lines ? [] : undefined;
+            }
           }
         } else if (r != null && typeof (r as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function") {
           for await (const v of r as AsyncIterable<unknown>) {

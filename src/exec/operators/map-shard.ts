@@ -12,10 +12,18 @@ export async function* mapShardStep(
   stepName: string,
 ): AsyncGenerator<Chunk> {
   let file: string | undefined;
+  // Errors of the steps before this one (bad input, another step's failure) pass through the
+  // user's function; they are rethrown as they were, not blamed on mapShard.
+  let upstreamError: { e: unknown } | undefined;
   async function* rows(): AsyncGenerator<unknown> {
-    for await (const c of input) {
-      file = c.file;
-      yield* c.rows;
+    try {
+      for await (const c of input) {
+        file = c.file;
+        yield* c.rows;
+      }
+    } catch (e) {
+      upstreamError = { e };
+      throw e;
     }
   }
   let out: unknown[] = [];
@@ -32,7 +40,7 @@ export async function* mapShardStep(
       }
     }
   } catch (e) {
-    if (e instanceof StepFailure) throw e;
+    if (e instanceof StepFailure || (upstreamError && upstreamError.e === e)) throw e;
     throw new StepFailure(e, stepName, file);
   }
   if (out.length > 0) yield { rows: out, file };

@@ -34,7 +34,7 @@ export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: s
     await pending.commit();
     return writer.bytesIn;
   } catch (e) {
-    writer.destroy();
+    await writer.destroy();
     await pending.abort();
     throw e;
   }

@@ -8,7 +8,7 @@ import zlib from "node:zlib";
 import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import { describe, expect, it } from "vitest";
 import { codecOf, compressor, decompressor } from "../../../src/io/compression.js";
-import { useTempDir } from "../temp-dir.js";
+import { useTempDir } from "../../support/use-temp-dir.js";
 
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../../src/core/errors.js";
 import { readDecompressed } from "../../../src/io/file-reader.js";
 import { LocalStore } from "../../../src/io/local-store.js";
-import { useTempDir } from "../temp-dir.js";
+import { useTempDir } from "../../support/use-temp-dir.js";
 
 const store = new LocalStore();
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { IoError } from "../../../src/core/errors.js";
 import { LocalStore } from "../../../src/io/local-store.js";
 import { storeFor } from "../../../src/io/store-for.js";
-import { useTempDir } from "../temp-dir.js";
+import { useTempDir } from "../../support/use-temp-dir.js";
 
 const store = new LocalStore();
 const TAG = "0123456789abcdef";
