@@ -19,7 +19,7 @@ export interface StageStats {
   steps: StepStats[];
   /** Malformed JSONL lines skipped with `onBadLine: "skip"`. */
   malformedLines: number;
-  /** Bytes handed to writers, before compression. */
+  /** Bytes of the files written (after compression). */
   bytesWritten: number;
 }
 

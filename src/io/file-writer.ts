@@ -13,7 +13,6 @@ export class FileWriter {
   private readonly head: Writable;
   private readonly done: Promise<void>;
   private failed: Error | undefined;
-  bytesIn = 0;
 
   constructor(localPath: string, namedAs: string = localPath) {
     const file = fs.createWriteStream(localPath, { highWaterMark: 1024 * 1024 });
@@ -29,13 +28,14 @@ export class FileWriter {
 
   async write(data: string | Buffer): Promise<void> {
     if (this.failed) throw this.failed;
-    this.bytesIn += typeof data === "string" ? Buffer.byteLength(data) : data.length;
     if (!this.head.write(data)) await Promise.race([once(this.head, "drain"), this.done]);
   }
 
-  async close(): Promise<void> {
+  /** Finishes the file; resolves with the bytes on disk (after compression). */
+  async close(): Promise<number> {
     this.head.end();
     await this.done;
+    return this.file.bytesWritten;
   }
 
   /**

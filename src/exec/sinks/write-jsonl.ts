@@ -5,7 +5,7 @@ import { StepFailure, type Chunk } from "../operators/chunk.js";
 
 /**
  * Writes a shard as JSON Lines under a temporary name and commits it by rename, so the final
- * path holds a whole file or nothing. Returns the bytes written (before compression).
+ * path holds a whole file or nothing. Returns the bytes of the file (after compression).
  */
 export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: string | undefined, tempTag: string): Promise<number> {
   if (!outputPath) throw new InternalError("writeJsonl task has no output path");
@@ -30,9 +30,9 @@ export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: s
       }
       if (text.length > 0) await writer.write(text);
     }
-    await writer.close();
+    const bytes = await writer.close();
     await pending.commit();
-    return writer.bytesIn;
+    return bytes;
   } catch (e) {
     await writer.destroy();
     await pending.abort();
