@@ -6,7 +6,7 @@ import { SiroccoError } from "../core/errors.js";
 import { DEFAULTS_ENV, parseBytes, type RunOptions } from "../core/options.js";
 import { ENTRY_ENV } from "./run.js";
 import { runtime } from "./runtime.js";
-import { ensureTypeScriptLoader } from "./typescript-loader.js";
+import { prepareScript } from "./script-loader.js";
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -53,10 +53,10 @@ function fail(e: unknown): never {
 async function importScript(script: string, scriptArgs: string[]): Promise<void> {
   const file = path.resolve(script);
   if (!fs.existsSync(file)) throw new SiroccoError(`script ${script} not found (looked for ${file})`);
-  process.env[ENTRY_ENV] = file;
-  await ensureTypeScriptLoader(file);
+  const prepared = await prepareScript(file);
+  process.env[ENTRY_ENV] = prepared.entry;
   process.argv = [process.argv[0]!, file, ...scriptArgs];
-  await import(pathToFileURL(file).href);
+  await import(pathToFileURL(prepared.entry).href);
 }
 
 const program = new Command()

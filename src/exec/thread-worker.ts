@@ -18,7 +18,8 @@ import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 export async function rebuildPlan(d: Omit<ThreadWorkerData, "runId">): Promise<PhysicalPlan> {
   process.argv = [...d.argv];
   const rt = runtime();
-  const script = d.entry.startsWith("file:") ? fileURLToPath(d.entry) : d.entry;
+  // Name the user's script (argv[1]) rather than the compiled bundle `sirocco run` imports.
+  const script = d.argv[1] ?? (d.entry.startsWith("file:") ? fileURLToPath(d.entry) : d.entry);
   const terminal = await new Promise<PlanNode>((resolve, reject) => {
     rt.workerMode = { targetRun: d.runIndex, history: d.history, onPlan: resolve };
     import(d.entry).then(
