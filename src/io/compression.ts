@@ -19,9 +19,20 @@ export function decompressor(codec: Codec): Transform | undefined {
   return undefined;
 }
 
+/**
+ * How much uncompressed input a compressor accepts before asking the writer to wait. Node's
+ * default (16 KiB) makes the JavaScript producing rows and the compression running on libuv's
+ * pool take turns; a few MiB lets them overlap.
+ */
+const COMPRESSOR_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** A stream that compresses to `codec` (gzip level 6, zstd level 3), or undefined for none. */
 export function compressor(codec: Codec): Transform | undefined {
-  if (codec === "gzip") return zlib.createGzip({ level: 6, chunkSize: 256 * 1024 });
+  if (codec === "gzip") {
+    // zlib streams pass stream options through to Transform; @types/node omits them.
+    const opts: zlib.ZlibOptions & { writableHighWaterMark: number } = { level: 6, chunkSize: 256 * 1024, writableHighWaterMark: COMPRESSOR_BUFFER_BYTES };
+    return zlib.createGzip(opts);
+  }
   if (codec === "zstd") return new ZstdEncodeStream();
   return undefined;
 }
@@ -65,7 +76,7 @@ class ZstdEncodeStream extends Transform {
   private parts: Buffer[] = [];
   private size = 0;
   constructor(private readonly frameBytes = 4 * 1024 * 1024) {
-    super();
+    super({ writableHighWaterMark: COMPRESSOR_BUFFER_BYTES });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.parts.push(chunk);

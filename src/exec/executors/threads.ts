@@ -1,6 +1,8 @@
 import { BroadcastChannel } from "node:worker_threads";
+import fs from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { serializeError, WorkerLostError } from "../../core/errors.js";
+import { PlanError, serializeError, WorkerLostError } from "../../core/errors.js";
 import type { RunResult } from "../run-result.js";
 import type { RowsListener } from "../run-task.js";
 import type { TaskOutcome, TaskSpec } from "../task-spec.js";
@@ -31,15 +33,29 @@ export interface ThreadWorkerData {
 export class ThreadsExecutor implements Executor {
   private readonly pool: Piscina;
   private readonly channel: BroadcastChannel;
+  private poolError: unknown;
 
   constructor(workers: number, data: ThreadWorkerData, onRows?: RowsListener) {
+    const bootstrap = new URL("../worker-bootstrap.js", import.meta.url);
+    if (!fs.existsSync(bootstrap)) {
+      throw new PlanError(
+        `the threads executor needs the compiled engine (${fileURLToPath(bootstrap)} is missing): import sirocco through its package entry and run \`npm run build\`, or use { executor: "inline" }`,
+      );
+    }
     this.pool = new Piscina({
-      filename: new URL("../worker-bootstrap.js", import.meta.url).href,
+      filename: bootstrap.href,
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
       workerData: data,
+      // A driver started under tsx passes its loader flags to threads, where they only cost
+      // start-up time; worker-bootstrap installs tsx itself when the script needs it.
+      execArgv: withoutTsxFlags(process.execArgv),
+    });
+    // A thread that fails outside a task (e.g. while starting) must fail the run, not crash it.
+    this.pool.on("error", (e: unknown) => {
+      this.poolError ??= e;
     });
     this.channel = new BroadcastChannel(progressChannelName(data.runId));
     this.channel.onmessage = (ev) => onRows?.((ev as { data: number }).data);
@@ -48,6 +64,7 @@ export class ThreadsExecutor implements Executor {
 
   async runTask(spec: TaskSpec): Promise<TaskOutcome> {
     try {
+      if (this.poolError) throw this.poolError;
       return (await this.pool.run(spec)) as TaskOutcome;
     } catch (e) {
       const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}: ${(e as Error).message}`, { cause: e });
@@ -59,4 +76,19 @@ export class ThreadsExecutor implements Executor {
     this.channel.close();
     await this.pool.destroy();
   }
+}
+
+/** Node flags without tsx's loader (`--import …tsx…`, `--require …tsx…`, in either form). */
+export function withoutTsxFlags(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if ((a === "--import" || a === "--require" || a === "-r" || a === "--loader" || a === "--experimental-loader") && /tsx/.test(execArgv[i + 1] ?? "")) {
+      i++;
+      continue;
+    }
+    if (/^--(import|require|loader|experimental-loader)=.*tsx/.test(a)) continue;
+    out.push(a);
+  }
+  return out;
 }
