@@ -4,8 +4,8 @@
  * Worker threads re-import this file (process.argv[1]) with the same argv and rebuild the
  * same plan, so everything before `run()` must be cheap, deterministic and side-effect free.
  */
-import { Dataset, run } from "../src/index.js";
-import { cleanDoc, keepDoc, report, type Doc } from "./common.js";
+import { Dataset, run } from "sirocco";
+import { cleanDoc, keepDoc, report, startMeasure, type Doc } from "./common.js";
 
 const [inDir, outDir, executor = "inline", workersArg = "2"] = process.argv.slice(2);
 if (!inDir || !outDir || (executor !== "inline" && executor !== "threads")) {
@@ -20,11 +20,10 @@ const sink = Dataset.fromFiles(inDir, "*.jsonl.gz")
   .filter(keepDoc)
   .writeJsonl(`${outDir}/{basename}.jsonl.gz`);
 
-const t0 = performance.now();
+const start = startMeasure();
 const result = await run(sink, { executor, workers, progress: "none" });
-const wallMs = performance.now() - t0;
 const stage = result.stats.stages[0]!;
-report(executor === "inline" ? "sirocco-inline" : `sirocco-threads-${workers}`, wallMs, {
+report(executor === "inline" ? "sirocco-inline" : `sirocco-threads-${workers}`, start, {
   rowsIn: stage.rowsIn,
   rowsOut: stage.rowsOut,
   files: result.outputs.length,

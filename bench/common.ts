@@ -32,17 +32,26 @@ export interface ChildReport {
   wallMs: number;
   /** Peak resident set size of the whole process (all threads), KB. */
   maxRssKb: number;
-  /** CPU time of the whole process (all threads, incl. libuv's zlib pool), ms. */
+  /** CPU time of the whole process life (all threads, incl. libuv's zlib pool; start-up included), ms. */
   userMs: number;
   sysMs: number;
+  /** CPU time of the measured work only (same span as wallMs, all threads), ms. */
+  jobCpuMs: number;
   /** Variant-specific numbers (rows in/out, per-run timings, …). */
   extra: Record<string, unknown>;
 }
 
 export const RESULT_PREFIX = "BENCH_RESULT ";
 
-/** Prints the report line; measured CPU covers the whole process life. */
-export function report(variant: string, wallMs: number, extra: Record<string, unknown>): void {
+/** Starts the measured span: wall clock and process CPU (all threads). */
+export function startMeasure(): { t0: number; cpu0: NodeJS.CpuUsage } {
+  return { t0: performance.now(), cpu0: process.cpuUsage() };
+}
+
+/** Ends the span begun by startMeasure() and prints the report line. */
+export function report(variant: string, start: { t0: number; cpu0: NodeJS.CpuUsage }, extra: Record<string, unknown>): void {
+  const wallMs = performance.now() - start.t0;
+  const job = process.cpuUsage(start.cpu0);
   const ru = process.resourceUsage();
   const r: ChildReport = {
     variant,
@@ -50,6 +59,7 @@ export function report(variant: string, wallMs: number, extra: Record<string, un
     maxRssKb: ru.maxRSS,
     userMs: ru.userCPUTime / 1000,
     sysMs: ru.systemCPUTime / 1000,
+    jobCpuMs: (job.user + job.system) / 1000,
     extra,
   };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(r)}\n`);

@@ -16,7 +16,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
-import { cleanDoc, keepDoc, report, type Doc } from "./common.js";
+import { cleanDoc, keepDoc, report, startMeasure, type Doc } from "./common.js";
 
 const [inDir, outDir] = process.argv.slice(2);
 if (!inDir || !outDir) {
@@ -24,7 +24,7 @@ if (!inDir || !outDir) {
   process.exit(2);
 }
 
-const t0 = performance.now();
+const start = startMeasure();
 const files = (await fsp.readdir(inDir)).filter((n) => n.endsWith(".jsonl.gz")).sort();
 await fsp.mkdir(outDir, { recursive: true });
 let rowsIn = 0;
@@ -70,4 +70,4 @@ for (const name of files) {
   );
 }
 
-report("handwritten", performance.now() - t0, { rowsIn, rowsOut, files: files.length });
+report("handwritten", start, { rowsIn, rowsOut, files: files.length });

@@ -14,8 +14,8 @@
  * its run() calls in the same order, so it must stay deterministic):
  *   node --import tsx bench/task-overhead-job.ts <N> <reps>
  */
-import { Dataset, run } from "../src/index.js";
-import { report } from "./common.js";
+import { Dataset, run } from "sirocco";
+import { report, startMeasure } from "./common.js";
 
 const n = Number(process.argv[2] ?? 2000);
 const reps = Number(process.argv[3] ?? 3);
@@ -45,7 +45,7 @@ async function timed(key: Key, ds: Dataset<number>, executor: "inline" | "thread
   }
 }
 
-const t0 = performance.now();
+const start = startMeasure();
 for (let i = 0; i < reps; i++) {
   await timed("threadsTwo", two, "threads");
   await timed("threadsMany", many, "threads");
@@ -55,7 +55,7 @@ for (let i = 0; i < reps; i++) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<Key, number>;
-report("task-overhead", performance.now() - t0, {
+report("task-overhead", start, {
   n,
   workers,
   reps,
