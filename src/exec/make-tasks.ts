@@ -1,4 +1,5 @@
 import path from "node:path";
+import pLimit from "p-limit";
 import { PlanError } from "../core/errors.js";
 import type { FileRef } from "../core/types.js";
 import { formatPattern, inputBasename, patternTokens } from "../io/output-pattern.js";
@@ -38,23 +39,30 @@ export async function makeTasks(stage: Stage, ids: TaskIds, resume: boolean): Pr
   const tasks: TaskSpec[] = [];
   const skipped: PlannedStage["skipped"] = [];
   const outputDirs = new Set<string>();
+  // One stat per expected output (in parallel: on gs:// each is a request): it decides
+  // skipping and gives the generation each task commits against.
+  const generations = await outputGenerations(Array.from({ length: total }, (_, shard) => outputFor.expected(shard) ?? []));
   for (let shard = 0; shard < total; shard++) {
     const input = inputs[shard]!;
     const outputPath = outputFor.path(shard);
-    for (const p of outputFor.expected(shard) ?? []) outputDirs.add(path.dirname(p));
-    const existing = skip ? outputFor.expected(shard) : undefined;
-    if (existing && existing.length > 0 && (await allExist(existing))) {
-      skipped.push({ shard, outputs: existing });
+    const expected = outputFor.expected(shard) ?? [];
+    for (const p of expected) outputDirs.add(path.dirname(p));
+    if (skip && expected.length > 0 && expected.every((p) => generations.get(p) !== "0")) {
+      skipped.push({ shard, outputs: expected });
       continue;
     }
-    tasks.push({ ...ids, stage: stage.id, shard, totalShards: total, input, outputPath, attempt: 1 });
+    const outputGenerations = expected.length > 0 ? Object.fromEntries(expected.map((p) => [p, generations.get(p) ?? "0"])) : undefined;
+    tasks.push({ ...ids, stage: stage.id, shard, totalShards: total, input, outputPath, ...(outputGenerations ? { outputGenerations } : {}), attempt: 1 });
   }
   return { tasks, totalShards: total, skipped, outputDirs: [...outputDirs] };
 }
 
-async function allExist(paths: string[]): Promise<boolean> {
-  for (const p of paths) if (!(await storeFor(p).exists(p))) return false;
-  return true;
+/** The current generation of every path ("0" when absent), at most 32 stats at a time. */
+async function outputGenerations(perShard: string[][]): Promise<Map<string, string>> {
+  const limit = pLimit(32);
+  const paths = [...new Set(perShard.flat())];
+  const gens = await Promise.all(paths.map((p) => limit(async () => (await storeFor(p).stat(p))?.generation ?? "0")));
+  return new Map(paths.map((p, i) => [p, gens[i]!]));
 }
 
 async function stageInputs(stage: Stage): Promise<TaskInput[]> {

@@ -21,6 +21,12 @@ export interface TaskSpec {
   readonly input: TaskInput;
   /** The final output path of this shard, for sinks that write one file per shard. */
   readonly outputPath?: string;
+  /**
+   * Generation of each output path when the driver planned the task (`"0"` = absent). Sinks
+   * commit under this precondition, so a retried or duplicated attempt cannot replace a
+   * committed output with different bytes.
+   */
+  readonly outputGenerations?: Readonly<Record<string, string>>;
   readonly attempt: number;
 }
 

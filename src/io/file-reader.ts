@@ -19,6 +19,7 @@ export async function* readDecompressed(store: ObjectStore, path: string): Async
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (e) {
     if (readError !== undefined && e === readError) {
+      if (e instanceof IoError) throw e; // from a remote store: already says what to check
       const err = e as NodeJS.ErrnoException;
       if (err.code === "ENOENT") throw new InputError(`input file ${path} disappeared before it could be read`, { file: path }, { cause: e });
       throw new IoError(`could not read ${path}: ${err.message}`, { uri: path, op: "read", retryable: err.code !== "EACCES" && err.code !== "EISDIR" }, { cause: e });

@@ -4,14 +4,18 @@ import { storeFor } from "../../io/store-for.js";
 import { StepFailure, type Chunk } from "../operators/chunk.js";
 
 /**
- * Writes a shard as JSON Lines under a temporary name and commits it by rename, so the final
- * path holds a whole file or nothing. Returns the bytes of the file (after compression).
+ * Writes a shard as JSON Lines through the store's atomic streaming write (a temporary file
+ * renamed into place locally, an upload straight to the final name with a generation
+ * precondition on `gs://`), so the final path holds a whole file or nothing. `ifGeneration`
+ * is the output's generation when the driver planned the task ("0" = absent): a duplicate
+ * attempt cannot replace a committed output with other bytes. Returns the bytes of the file
+ * (after compression).
  */
-export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: string | undefined, tempTag: string): Promise<number> {
+export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: string | undefined, tempTag: string, ifGeneration?: string): Promise<number> {
   if (!outputPath) throw new InternalError("writeJsonl task has no output path");
   const store = storeFor(outputPath);
-  const pending = await store.beginWrite(outputPath, tempTag);
-  const writer = new FileWriter(pending.tempPath, outputPath);
+  const pending = await store.openWrite(outputPath, tempTag, ifGeneration === undefined ? {} : { ifGeneration });
+  const writer = new FileWriter(pending.stream, outputPath);
   try {
     for await (const c of chunks) {
       let text = "";
@@ -30,9 +34,8 @@ export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: s
       }
       if (text.length > 0) await writer.write(text);
     }
-    const bytes = await writer.close();
-    await pending.commit();
-    return bytes;
+    await writer.close();
+    return (await pending.commit()).bytes;
   } catch (e) {
     await writer.destroy();
     await pending.abort();

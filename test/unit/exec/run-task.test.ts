@@ -238,6 +238,28 @@ describe("writeJsonl sink", () => {
     expect(fs.readdirSync(path.dirname(final))).toEqual(["part-0.jsonl"]);
   });
 
+  it("commits against the generation planned by the driver: a duplicate attempt is fine, other bytes are a non-retryable conflict", async () => {
+    const out = path.join(tmp.path, "gen", "part-{shard}.jsonl");
+    const final = path.join(tmp.path, "gen", "part-0.jsonl");
+    const { stage, tasks } = await planned(Dataset.fromList([{ a: 1 }, { a: 2 }], { shards: 1 }).writeJsonl(out));
+    expect(tasks[0]!.outputGenerations).toEqual({ [final]: "0" });
+    await ok(stage, tasks[0]!);
+    // The same task again (a duplicated or retried attempt planned when nothing was there).
+    await ok(stage, { ...tasks[0]!, attempt: 2 });
+    expect(fs.readFileSync(final, "utf8")).toBe('{"a":1}\n{"a":2}\n');
+    fs.writeFileSync(final, "someone else's bytes\n");
+    const err = await taskError(stage, { ...tasks[0]!, attempt: 3 });
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain(`commit conflict at ${final}`);
+    expect(fs.readFileSync(final, "utf8")).toBe("someone else's bytes\n");
+    expect(fs.readdirSync(path.dirname(final))).toEqual(["part-0.jsonl"]);
+    // Planned again, the task records the current generation and replaces the file.
+    const again = await planned(Dataset.fromList([{ a: 1 }, { a: 2 }], { shards: 1 }).writeJsonl(out));
+    expect(again.tasks[0]!.outputGenerations![final]).not.toBe("0");
+    await ok(again.stage, again.tasks[0]!);
+    expect(fs.readFileSync(final, "utf8")).toBe('{"a":1}\n{"a":2}\n');
+  });
+
   it("compresses by the output extension (.gz, .zst) and writes an empty shard as an empty file", async () => {
     const rows = Array.from({ length: 5000 }, (_, i) => ({ i }));
     const expected = rows.map((r) => JSON.stringify(r)).join("\n") + "\n";

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { IoError } from "../../../src/core/errors.js";
+import { GcsStore } from "../../../src/io/gcs-store.js";
 import { LocalStore } from "../../../src/io/local-store.js";
 import { storeFor } from "../../../src/io/store-for.js";
 import { useTempDir } from "../../support/use-temp-dir.js";
@@ -186,16 +187,21 @@ describe("storeFor", () => {
     expect(storeFor("relative/dir")).toBeInstanceOf(LocalStore);
   });
 
-  it("rejects URIs of stores it does not have yet, with IoError op resolve", () => {
+  it("serves gs:// with one GcsStore per thread", () => {
+    expect(storeFor("gs://bucket/prefix")).toBeInstanceOf(GcsStore);
+    expect(storeFor("gs://other/x")).toBe(storeFor("gs://bucket/prefix"));
+  });
+
+  it("rejects URIs of stores it does not have, with IoError op resolve", () => {
     let err: unknown;
     try {
-      storeFor("gs://bucket/prefix");
+      storeFor("s3://bucket/prefix");
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(IoError);
     expect((err as IoError).op).toBe("resolve");
-    expect((err as IoError).uri).toBe("gs://bucket/prefix");
-    expect((err as IoError).message).toContain("only local paths are supported");
+    expect((err as IoError).uri).toBe("s3://bucket/prefix");
+    expect((err as IoError).message).toContain("paths may be local or gs://bucket/prefix");
   });
 });
