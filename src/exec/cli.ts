@@ -116,4 +116,20 @@ program
     if (printed === 0) fail(new SiroccoError(`${script} did not call run() or collect(); nothing to explain`));
   });
 
+const feed = program.command("feed").description("inspect training-feed token caches");
+feed
+  .command("inspect")
+  .description("summary of a token cache: shards, rows, tokens, finished, fingerprint")
+  .argument("<uri>", "token cache folder (or gs:// prefix)")
+  .option("--parts", "list every part")
+  .action(async (uri: string, flags: { parts?: boolean }) => {
+    try {
+      // The feed lives above exec; the CLI loads it only for this command.
+      const { inspectTokenCache } = await import("../tpu-feed/inspect.js");
+      process.stdout.write(await inspectTokenCache(uri, { parts: flags.parts }));
+    } catch (e) {
+      fail(e);
+    }
+  });
+
 await program.parseAsync(process.argv);

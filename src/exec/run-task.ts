@@ -1,4 +1,4 @@
-import { InputError, PlanError, TaskError, serializeError } from "../core/errors.js";
+import { InputError, IoError, PlanError, TaskError, serializeError } from "../core/errors.js";
 import type { ShardInfo } from "../core/types.js";
 import type { NarrowNode, SourceNode } from "../plan/nodes.js";
 import type { Stage } from "../plan/stage.js";
@@ -11,6 +11,7 @@ import { mapShardStep } from "./operators/map-shard.js";
 import { mapStep } from "./operators/map.js";
 import { takeStep } from "./operators/take.js";
 import { windowStep } from "./operators/window.js";
+import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
 import { writeJsonlSink } from "./sinks/write-jsonl.js";
 import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
@@ -54,6 +55,8 @@ function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo
       return windowStep(input, op.size);
     case "take":
       return takeStep(input, op.n);
+    default:
+      return stepExtension(op.kind)(input, op, shard);
   }
 }
 
@@ -86,11 +89,17 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
       rows = [];
       for await (const c of chunks) for (const r of c.rows) rows.push(r);
     } else if (sink.kind === "writeJsonl") {
-      stats.bytesWritten = await writeJsonlSink(chunks, spec.outputPath, spec.runId);
+      stats.bytesWritten = await writeJsonlSink(chunks, spec.outputPath, spec.runId, spec.outputPath === undefined ? undefined : spec.outputGenerations?.[spec.outputPath]);
       outputs.push(spec.outputPath!);
+    } else if (sink.kind !== "mapFiles") {
+      const ext = sinkExtension(sink.kind);
+      if (!ext) throw new PlanError(`no implementation registered for sink ${sink.kind}; import "sirocco" (the package entry) in the pipeline script`);
+      const r = await ext.write(chunks, sink, spec);
+      stats.bytesWritten = r.bytesWritten;
+      outputs.push(...r.outputs);
     } else {
       if (spec.input.kind !== "files") throw new PlanError("mapFiles needs a Dataset.fromFiles source");
-      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting, tempTag: spec.runId, rename: sink.rename as never });
+      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting, tempTag: spec.runId, rename: sink.rename as never, generations: spec.outputGenerations });
       outputs.push(...r.outputs);
     }
     stats.rowsIn = stage.ops[0]?.kind === "load" ? stats.stepRowsOut[1]! : stats.stepRowsOut[0]!;
@@ -103,7 +112,10 @@ export async function runTaskToOutcome(stage: Stage, spec: TaskSpec, onRows?: Ro
   try {
     return { ok: true, result: await runTask(stage, spec, onRows) };
   } catch (e) {
-    return { ok: false, error: serializeError(toTaskError(e, stage, spec)), infra: false };
+    // A store still failing after its own retries (429/5xx, resets, a streaming upload cut off)
+    // is an infrastructure failure: retried under the larger budget, not the user-code one.
+    const infra = e instanceof IoError && e.retryable;
+    return { ok: false, error: serializeError(toTaskError(e, stage, spec)), infra };
   }
 }
 
@@ -121,6 +133,8 @@ function toTaskError(e: unknown, stage: Stage, spec: TaskSpec): TaskError {
     return new TaskError(fields, { cause: e.cause });
   }
   if (e instanceof InputError) return new TaskError({ ...base, input: e.file ?? base.input, line: e.line, retryable: false }, { cause: e });
+  // A store error that retrying cannot fix (permissions, a missing object, a commit conflict).
+  if (e instanceof IoError && !e.retryable) return new TaskError({ ...base, retryable: false }, { cause: e });
   if (e instanceof PlanError) return new TaskError({ ...base, retryable: false }, { cause: e });
   return new TaskError({ ...base, retryable: true }, { cause: e });
 }

@@ -15,6 +15,7 @@ import type { PhysicalPlan, Stage } from "../plan/stage.js";
 import { Counters } from "./context.js";
 import type { Executor } from "./executors/executor.js";
 import { InlineExecutor } from "./executors/inline.js";
+import { sinkExtension, type SinkDriver } from "./extensions.js";
 import { makeTasks, type PlannedStage } from "./make-tasks.js";
 import type { ProgressReporter } from "./progress.js";
 import type { RunResult, RunStats, StageStats } from "./run-result.js";
@@ -93,7 +94,10 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   for (const stage of plan.stages) {
     const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o.resume);
     progress.stageStart(stage, planned.totalShards, planned.skipped.length);
-    const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats);
+    const ext = stage.sink && sinkExtension(stage.sink.kind);
+    const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
+    const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
+    await sinkDriver?.stageEnd();
     const st = stageStats(stage, planned, results);
     stats.stages.push(st);
     stats.tasks += planned.tasks.length;
@@ -134,6 +138,7 @@ async function runStage(
   ids: { runId: string; runIndex: number },
   progress: ProgressReporter,
   stats: RunStats,
+  sinkDriver?: SinkDriver,
 ): Promise<TaskResult[]> {
   if (planned.tasks.length === 0) return [];
   const onRows = (n: number) => progress.rows(n);
@@ -147,12 +152,17 @@ async function runStage(
         limit(async () => {
           if (failure) return;
           try {
-            results[i] = await runWithRetries(executor, task, o, stage, stats);
+            results[i] = await runWithRetries(executor, task, o, stage, stats, () => failure !== undefined);
+            await sinkDriver?.taskDone(task.shard, results[i]!);
             progress.shardDone();
           } catch (e) {
             // Queued tasks see `failure` and return at once (clearQueue would leave their
-            // promises pending forever).
-            failure ??= e;
+            // promises pending forever); tasks in flight on threads are stopped now rather
+            // than awaited, so a failing run reports at once.
+            if (failure === undefined) {
+              failure = e;
+              void executor.close();
+            }
           }
         }),
       ),
@@ -212,13 +222,21 @@ export function resolveEntry(entry: string | undefined): string {
   return pathToFileURL(file).href;
 }
 
-async function runWithRetries(executor: Executor, task: TaskSpec, o: ResolvedRunOptions, stage: Stage, stats: RunStats): Promise<TaskResult> {
+async function runWithRetries(
+  executor: Executor,
+  task: TaskSpec,
+  o: ResolvedRunOptions,
+  stage: Stage,
+  stats: RunStats,
+  cancelled: () => boolean,
+): Promise<TaskResult> {
   let userFailures = 0;
   let infraFailures = 0;
   for (let attempt = 1; ; attempt++) {
     const outcome = await executor.runTask({ ...task, attempt });
     if (outcome.ok) return outcome.result;
     const err = deserializeError(outcome.error);
+    if (cancelled()) throw err; // the run already failed elsewhere: no retry
     if (outcome.infra) infraFailures++;
     else userFailures++;
     const retryable = outcome.infra || !(err instanceof TaskError) || err.retryable;

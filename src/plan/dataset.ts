@@ -2,7 +2,7 @@ import { PlanError } from "../core/errors.js";
 import type { RunOptions } from "../core/options.js";
 import type { FileRef, MaybePromise, ShardInfo } from "../core/types.js";
 import { explainPlan } from "./explain.js";
-import type { BadLinePolicy, PlanNode, SinkNode } from "./nodes.js";
+import { lineage, type BadLinePolicy, type PlanNode, type SinkNode, type TokenizeNode, type TokenizerEncoding } from "./nodes.js";
 import { getCollectRunner } from "./runner-hook.js";
 
 function checkFn(fn: unknown, step: string): void {
@@ -170,6 +170,29 @@ export class Dataset<T> {
     return new Dataset<T>({ kind: "take", parent: this.node, n });
   }
 
+  /**
+   * Tokenizes each row (a string, or an object whose `textField` holds the text) into a
+   * `Uint32Array` of token ids, with the end-of-text token appended (`appendEos`, default
+   * true). `encoding` is an encoding shipped in gpt-tokenizer (`"cl100k_base"`,
+   * `"o200k_base"`) or a Hugging Face `{ tokenizerJson: path, eosToken? }`. The tokenizer is
+   * loaded once per worker thread. Special-token text inside documents is encoded as plain
+   * text.
+   *
+   * @example Dataset.fromFiles("in", "*.jsonl.gz").loadJsonl<{ text: string }>().tokenize({ encoding: "cl100k_base" })
+   */
+  tokenize(opts: { encoding: TokenizerEncoding; textField?: string; appendEos?: boolean }): Dataset<Uint32Array> {
+    const enc = opts?.encoding;
+    const known = enc === "cl100k_base" || enc === "o200k_base";
+    const json = typeof enc === "object" && enc !== null && typeof enc.tokenizerJson === "string" && enc.tokenizerJson !== "";
+    if (!known && !json) {
+      throw new PlanError(`tokenize options.encoding must be "cl100k_base", "o200k_base" or { tokenizerJson: path }, got ${JSON.stringify(enc)}`);
+    }
+    const textField = opts.textField ?? "text";
+    if (typeof textField !== "string" || textField === "") throw new PlanError("tokenize options.textField must be a non-empty string");
+    const encoding: TokenizerEncoding = known ? enc : Object.freeze({ ...(enc as { tokenizerJson: string; eosToken?: string }) });
+    return new Dataset<Uint32Array>({ kind: "tokenize", parent: this.node, encoding, textField, appendEos: opts.appendEos ?? true });
+  }
+
   // ---- Output ----------------------------------------------------------------------------
 
   /**
@@ -182,6 +205,33 @@ export class Dataset<T> {
   writeJsonl(pattern: string, opts: { skipExisting?: boolean } = {}): Sink<T> {
     if (typeof pattern !== "string" || pattern === "") throw new PlanError("writeJsonl needs an output pattern");
     return new Sink<T>({ kind: "writeJsonl", parent: this.node, pattern, skipExisting: opts.skipExisting ?? false });
+  }
+
+  /**
+   * Writes tokenized documents to a token cache at `uri` (a folder, or later `gs://…`): per
+   * input shard, parts of up to `shardRows` documents (default 65,536), each a `.tokens` file
+   * (uint32 LE) and a `.offsets` file (uint64 LE, n+1 cumulative), then a shard manifest;
+   * all committed atomically. The driver keeps `ledger.json` publishing the contiguous prefix
+   * of finished shards, so `openTokenFeed` readers can start before the job ends. Committed
+   * shards are skipped when the job runs again (resume). Needs a `.tokenize()` step before it.
+   *
+   * @example await run(Dataset.fromFiles("in", "*.jsonl.gz").loadJsonl().tokenize({ encoding: "cl100k_base" }).writeTokenCache("cache/"))
+   */
+  writeTokenCache(this: Dataset<Uint32Array>, uri: string, opts: { shardRows?: number } = {}): Sink<Uint32Array> {
+    if (typeof uri !== "string" || uri === "") throw new PlanError("writeTokenCache needs a cache location (a folder or gs:// prefix)");
+    const shardRows = opts.shardRows === undefined ? 65_536 : checkPositiveInt(opts.shardRows, "writeTokenCache options.shardRows");
+    const tok = lineage(this.node).find((n): n is TokenizeNode => n.kind === "tokenize");
+    if (!tok) throw new PlanError("writeTokenCache needs a .tokenize({ encoding }) step before it (the cache records which tokenizer made it)");
+    const root = uri.replace(/\/+$/, "");
+    return new Sink<Uint32Array>({
+      kind: "writeTokenCache",
+      parent: this.node,
+      uri: root,
+      shardRows,
+      pattern: `${root}/shards/{shard:05d}.json`,
+      skipExisting: true,
+      tokenizer: Object.freeze({ encoding: tok.encoding, appendEos: tok.appendEos }),
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { PlanError } from "../core/errors.js";
 import { contentHash, sha256 } from "../core/hash.js";
-import type { AnyFn, PlanNode } from "./nodes.js";
+import type { AnyFn, PlanNode, TokenizerEncoding } from "./nodes.js";
 
 /** A function's source on one line, shortened for display. */
 export function fnLabel(fn: AnyFn, max = 60): string {
@@ -23,6 +23,10 @@ function listHash(items: readonly unknown[]): string {
   }
 }
 
+function encodingLabel(e: TokenizerEncoding): string {
+  return typeof e === "string" ? e : `tokenizerJson=${JSON.stringify(e.tokenizerJson)}${e.eosToken ? `, eosToken=${JSON.stringify(e.eosToken)}` : ""}`;
+}
+
 /** Short human label of a node, as `explain()` prints it. */
 export function nodeLabel(n: PlanNode): string {
   switch (n.kind) {
@@ -43,6 +47,10 @@ export function nodeLabel(n: PlanNode): string {
       return `take(${n.n})`;
     case "writeJsonl":
       return `writeJsonl(${JSON.stringify(n.pattern)}${n.skipExisting ? ", skipExisting" : ""})`;
+    case "tokenize":
+      return `tokenize(${encodingLabel(n.encoding)}, textField=${JSON.stringify(n.textField)}${n.appendEos ? ", appendEos" : ""})`;
+    case "writeTokenCache":
+      return `writeTokenCache(${JSON.stringify(n.uri)}, shardRows=${n.shardRows})`;
     case "mapFiles":
       return `mapFiles(${fnLabel(n.fn)}, outputDir=${JSON.stringify(n.outputDir)}${n.rename ? `, rename=${fnLabel(n.rename, 40)}` : ""}${n.skipExisting ? ", skipExisting" : ""})`;
   }

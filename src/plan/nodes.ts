@@ -67,8 +67,19 @@ export interface TakeNode {
   readonly n: number;
 }
 
+/** Which tokenizer `.tokenize()` uses: an encoding shipped in gpt-tokenizer, or a Hugging Face tokenizer.json. */
+export type TokenizerEncoding = "cl100k_base" | "o200k_base" | { readonly tokenizerJson: string; readonly eosToken?: string };
+
+export interface TokenizeNode {
+  readonly kind: "tokenize";
+  readonly parent: PlanNode;
+  readonly encoding: TokenizerEncoding;
+  readonly textField: string;
+  readonly appendEos: boolean;
+}
+
 /** Steps that transform one shard's rows in a single streaming pass (they fuse). */
-export type NarrowNode = LoadNode | MapNode | FlatMapNode | FilterNode | MapShardNode | WindowNode | TakeNode;
+export type NarrowNode = LoadNode | MapNode | FlatMapNode | FilterNode | MapShardNode | WindowNode | TakeNode | TokenizeNode;
 
 export interface WriteJsonlNode {
   readonly kind: "writeJsonl";
@@ -87,12 +98,28 @@ export interface MapFilesNode {
   readonly rename?: AnyFn;
 }
 
-export type SinkNode = WriteJsonlNode | MapFilesNode;
+/**
+ * Token cache sink (the training feed). `pattern` is the per-shard commit marker (the shard
+ * manifest) under `uri`, so task planning resolves and skips shards like any other sink.
+ */
+export interface WriteTokenCacheNode {
+  readonly kind: "writeTokenCache";
+  readonly parent: PlanNode;
+  readonly uri: string;
+  readonly shardRows: number;
+  readonly pattern: string;
+  /** Always true: committed shards of a cache are never rewritten. */
+  readonly skipExisting: boolean;
+  /** The tokenize step feeding this sink (its settings make the cache fingerprint). */
+  readonly tokenizer: { readonly encoding: TokenizerEncoding; readonly appendEos: boolean };
+}
+
+export type SinkNode = WriteJsonlNode | MapFilesNode | WriteTokenCacheNode;
 
 export type PlanNode = SourceNode | NarrowNode | SinkNode;
 
-export const NARROW_KINDS = new Set<PlanNode["kind"]>(["load", "map", "flatMap", "filter", "mapShard", "window", "take"]);
-export const SINK_KINDS = new Set<PlanNode["kind"]>(["writeJsonl", "mapFiles"]);
+export const NARROW_KINDS = new Set<PlanNode["kind"]>(["load", "map", "flatMap", "filter", "mapShard", "window", "take", "tokenize"]);
+export const SINK_KINDS = new Set<PlanNode["kind"]>(["writeJsonl", "mapFiles", "writeTokenCache"]);
 
 export function isNarrow(n: PlanNode): n is NarrowNode {
   return NARROW_KINDS.has(n.kind);

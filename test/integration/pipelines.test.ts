@@ -184,6 +184,16 @@ describe("failures", () => {
     }
   });
 
+  it("a failing run stops the tasks still in flight instead of waiting for them", async () => {
+    // Shard 1 sleeps ten minutes; the test's own timeout (two) would catch a run that waited.
+    const runs = await onEveryExecutor("fail-fast", { inDir: "-", expectCode: 1 });
+    for (const { run, tree } of runs) {
+      expect(run.stderr).toContain("shard 1/2");
+      expect(run.stderr).toContain("shard 0 always fails");
+      expect(tree.size).toBe(0);
+    }
+  });
+
   it("retries a task whose function failed once, and the outputs are complete", async () => {
     const runs = await onEveryExecutor("flaky");
     for (const { run, tree } of runs) {

@@ -72,9 +72,15 @@ export class ThreadsExecutor implements Executor {
     }
   }
 
-  async close(): Promise<void> {
-    this.channel.close();
-    await this.pool.destroy();
+  private closing: Promise<void> | undefined;
+
+  /** Stops the threads (tasks in flight are abandoned); safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.channel.close();
+      await this.pool.destroy();
+    })();
+    return this.closing;
   }
 }
 
