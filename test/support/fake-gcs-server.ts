@@ -30,6 +30,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { prng } from "../../scripts/make-corpus.js";
 
 /** What a request does, for counting and for choosing requests to fail. */
 export type RequestKind = "bucket" | "list" | "stat" | "media" | "delete" | "upload" | "upload-start" | "upload-chunk" | "other";
@@ -86,7 +87,7 @@ export class FakeGcsServer {
   readonly denied = new Set<string>();
   private readonly sessions = new Map<string, UploadSession>();
   private generation = 1_700_000_000_000_000;
-  private rand: () => number = mulberry32(1);
+  private rand: () => number = prng(1);
   private readonly sockets = new Set<import("node:net").Socket>();
 
   private constructor(private readonly server: http.Server, readonly endpoint: string) {}
@@ -112,7 +113,7 @@ export class FakeGcsServer {
 
   /** Seeds the random fault injection. */
   seed(n: number): void {
-    this.rand = mulberry32(n);
+    this.rand = prng(n);
   }
 
   createBucket(name: string): void {
@@ -500,17 +501,6 @@ function parseMultipart(body: Buffer, contentType: string): Array<{ type?: strin
     pos = next;
   }
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const CRC32C_TABLE = (() => {

@@ -2,16 +2,8 @@ import os from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PlanError } from "../../../src/core/errors.js";
 import { DEFAULTS_ENV, envDefaults, parseBytes, resolveRunOptions, type RunOptions } from "../../../src/core/options.js";
+import { planError } from "../../support/expect-error.js";
 
-function planError(fn: () => unknown): PlanError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanError);
-    return e as PlanError;
-  }
-  throw new Error("expected a PlanError, nothing was thrown");
-}
 
 describe("parseBytes", () => {
   it("parses decimal and binary units, case-insensitively, with optional spaces", () => {

@@ -2,16 +2,8 @@ import { describe, expect, it } from "vitest";
 import { PlanError } from "../../../src/core/errors.js";
 import { Dataset, Sink } from "../../../src/plan/dataset.js";
 import { lineage, type PlanNode } from "../../../src/plan/nodes.js";
+import { planError } from "../../support/expect-error.js";
 
-function planError(fn: () => unknown): PlanError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanError);
-    return e as PlanError;
-  }
-  throw new Error("expected a PlanError, nothing was thrown");
-}
 
 const kinds = (n: PlanNode) => lineage(n).map((x) => x.kind);
 
