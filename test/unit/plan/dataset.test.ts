@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { PlanError } from "../../../src/core/errors.js";
 import { Dataset, Sink } from "../../../src/plan/dataset.js";
 import { lineage, type PlanNode } from "../../../src/plan/nodes.js";
 import { planError } from "../../support/expect-error.js";
