@@ -91,16 +91,15 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
     } else if (sink.kind === "writeJsonl") {
       stats.bytesWritten = await writeJsonlSink(chunks, spec.outputPath, spec.runId, spec.outputPath === undefined ? undefined : spec.outputGenerations?.[spec.outputPath]);
       outputs.push(spec.outputPath!);
-    } else if (sink.kind === "mapFiles") {
-      if (spec.input.kind !== "files") throw new PlanError("mapFiles needs a Dataset.fromFiles source");
-      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting, tempTag: spec.runId, rename: sink.rename as never, generations: spec.outputGenerations });
-      outputs.push(...r.outputs);
-    } else {
-      // Sinks of other layers (the training feed's token cache) register themselves.
+    } else if (sink.kind !== "mapFiles") {
       const ext = sinkExtension(sink.kind);
       if (!ext) throw new PlanError(`no implementation registered for sink ${sink.kind}; import "sirocco" (the package entry) in the pipeline script`);
       const r = await ext.write(chunks, sink, spec);
       stats.bytesWritten = r.bytesWritten;
+      outputs.push(...r.outputs);
+    } else {
+      if (spec.input.kind !== "files") throw new PlanError("mapFiles needs a Dataset.fromFiles source");
+      const r = await mapFilesSink(chunks, sink.fn as never, { root: spec.input.root, outputDir: sink.outputDir, skipExisting: sink.skipExisting, tempTag: spec.runId, rename: sink.rename as never, generations: spec.outputGenerations });
       outputs.push(...r.outputs);
     }
     stats.rowsIn = stage.ops[0]?.kind === "load" ? stats.stepRowsOut[1]! : stats.stepRowsOut[0]!;
