@@ -1,4 +1,4 @@
-import { DataType, Type, util, type Decimal, type Table, type Vector } from "apache-arrow";
+import { DataType, Precision, Type, makeVector, util, type Decimal, type Table, type Vector } from "apache-arrow";
 
 /**
  * Turns an Arrow table back into JSON rows: one plain object per row with every schema
@@ -56,7 +56,21 @@ export function vectorValues(vec: Vector): unknown[] {
     }
     return out;
   }
-  if (DataType.isList(type) || DataType.isFixedSizeList(type) || type.typeId === Type.LargeList) {
+  if (DataType.isList(type)) {
+    // Per chunk: decode the whole child column once, then slice it by the offsets.
+    let i = 0;
+    for (const d of vec.data) {
+      const offsets = d.valueOffsets as Int32Array;
+      const base = offsets[d.offset]!;
+      const end = offsets[d.offset + d.length]!;
+      const items = vectorValues(makeVector(d.children[0]!).slice(base, end));
+      for (let j = 0; j < d.length; j++, i++) {
+        out[i] = d.getValid(j) ? items.slice(offsets[d.offset + j]! - base, offsets[d.offset + j + 1]! - base) : null;
+      }
+    }
+    return out;
+  }
+  if (DataType.isFixedSizeList(type) || type.typeId === Type.LargeList) {
     for (let i = 0; i < n; i++) {
       const sub = vec.get(i) as Vector | null;
       out[i] = sub === null || sub === undefined ? null : vectorValues(sub);
@@ -76,6 +90,12 @@ export function vectorValues(vec: Vector): unknown[] {
       const text = decimalString(unscaled, scale);
       out[i] = unscaled <= MAX_EXACT && unscaled >= -MAX_EXACT ? Number(text) : text;
     }
+    return out;
+  }
+  if ((DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32)) {
+    const values = vec.toArray() as ArrayLike<number>;
+    const nulls = vec.nullCount > 0;
+    for (let i = 0; i < n; i++) out[i] = nulls && !vec.isValid(i) ? null : values[i];
     return out;
   }
   for (let i = 0; i < n; i++) out[i] = scalar(vec.get(i));

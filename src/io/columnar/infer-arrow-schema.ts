@@ -102,9 +102,70 @@ export function arrowTypeOf(t: JsonType): DataType {
     case "string":
       return new Utf8();
     case "list":
-      return new List(new Field("item", arrowTypeOf(t.item), true));
+      // Items only ever null: Utf8 (all null), because List<Null> does not survive Parquet.
+      return new List(new Field("item", t.item.k === "null" ? new Utf8() : arrowTypeOf(t.item), true));
     case "struct":
       return new Struct([...t.fields].map(([name, ft]) => new Field(name, arrowTypeOf(ft), true)));
+  }
+}
+
+/** A column's type while rows are observed: widened in place, so no per-row allocation. */
+class TypeAccumulator {
+  k: JsonType["k"] = "null";
+  fields?: Map<string, TypeAccumulator>;
+  item?: TypeAccumulator;
+  constructor(readonly path: string) {}
+
+  observe(v: unknown, row: number): void {
+    if (v === null || v === undefined) return;
+    const t = kindOf(v, this.path, row);
+    if (this.k !== t) {
+      if (this.k === "null") {
+        this.k = t;
+        if (t === "struct") this.fields = new Map();
+        else if (t === "list") this.item = new TypeAccumulator(`${this.path}[]`);
+      } else if ((this.k === "int" && t === "float") || (this.k === "float" && t === "int")) {
+        this.k = "float";
+      } else {
+        mergeTypes({ k: this.k } as JsonType, { k: t } as JsonType, this.path, row); // throws the conflict error
+      }
+    }
+    if (t === "struct") {
+      const fields = this.fields!;
+      for (const key in v as object) {
+        let acc = fields.get(key);
+        if (!acc) fields.set(key, (acc = new TypeAccumulator(this.path === "" ? key : `${this.path}.${key}`)));
+        acc.observe((v as Record<string, unknown>)[key], row);
+      }
+    } else if (t === "list") {
+      const item = this.item!;
+      for (const x of v as unknown[]) item.observe(x, row);
+    }
+  }
+
+  toType(): JsonType {
+    if (this.k === "struct") return { k: "struct", fields: new Map([...this.fields!].map(([key, acc]) => [key, acc.toType()])) };
+    if (this.k === "list") return { k: "list", item: this.item!.toType() };
+    return { k: this.k } as JsonType;
+  }
+}
+
+function kindOf(v: unknown, path: string, row: number): JsonType["k"] {
+  switch (typeof v) {
+    case "boolean":
+      return "bool";
+    case "number":
+      return Number.isSafeInteger(v) && !Object.is(v, -0) ? "int" : "float";
+    case "bigint":
+      return "int";
+    case "string":
+      return "string";
+    case "object":
+      if (Array.isArray(v)) return "list";
+      typeOfValue(Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null ? {} : v, path, row); // throws for non-plain objects
+      return "struct";
+    default:
+      return typeOfValue(v, path, row).k; // throws: no Arrow type
   }
 }
 
@@ -112,20 +173,23 @@ export function arrowTypeOf(t: JsonType): DataType {
  * Infers one Arrow schema for a set of JSON rows (plain objects). Every field is nullable;
  * a field missing from some rows is null there. Mapping: boolean → Bool, integers (safe
  * integers and bigints) → Int64, other numbers (or ints mixed with them) → Float64,
- * string → Utf8, object → Struct, array → List, only null/missing → Null. Fields keep the
- * order in which they were first seen.
+ * string → Utf8, object → Struct, array → List (of Utf8 when its items are only ever null),
+ * only null/missing → Null. Fields keep the
+ * order in which they were first seen. Rows that cannot share a type fail naming the field,
+ * both types and the row.
  *
  * @example inferArrowSchema([{ id: 1, tags: ["a"] }, { id: 2.5 }]) // id: Float64, tags: List<Utf8>
  */
 export function inferArrowSchema(rows: readonly unknown[]): Schema {
-  let top: JsonType = { k: "struct", fields: new Map() };
+  const top = new TypeAccumulator("");
+  top.k = "struct";
+  top.fields = new Map();
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     if (r === null || typeof r !== "object" || Array.isArray(r)) {
       throw new InputError(`row ${i} is ${describeValue(r)}, not an object; columnar formats need rows that are objects (e.g. map((x) => ({ value: x })))`, { line: i });
     }
-    top = mergeTypes(top, typeOfValue(r, "", i), "", i);
+    top.observe(r, i);
   }
-  const fields = top.k === "struct" ? top.fields : new Map<string, JsonType>();
-  return new Schema([...fields].map(([name, t]) => new Field(name, arrowTypeOf(t), true)));
+  return new Schema([...top.fields].map(([name, acc]) => new Field(name, arrowTypeOf(acc.toType()), true)));
 }

@@ -1,5 +1,5 @@
 import { openAsBlob } from "node:fs";
-import { tableFromIPC, tableToIPC, type Table } from "apache-arrow";
+import { DataType, tableFromIPC, tableToIPC, type Field, type Table } from "apache-arrow";
 // The Node build of parquet-wasm loads its WASM module synchronously when first imported,
 // so the module is initialised once per thread (the module cache), never per task.
 import * as pw from "parquet-wasm";
@@ -74,9 +74,24 @@ export async function* readParquetRowGroups(path: string, columns?: readonly str
  * @example const bytes = encodeParquet(rowsToArrow(rows), { compression: "zstd", rowGroupRows: 100_000 })
  */
 export function encodeParquet(table: Table, opts: { compression: ParquetCompression; rowGroupRows: number }): Uint8Array {
+  if (table.numCols === 0 && table.numRows > 0) {
+    // A Parquet file without columns cannot record how many rows it has: they would be lost.
+    throw new InputError(`cannot write ${table.numRows} rows with no fields (empty objects) to Parquet: a file without columns records no rows; add a field in a map step`);
+  }
   const wt = pw.Table.fromIPCStream(tableToIPC(table, "stream"));
   const props = new pw.WriterPropertiesBuilder().setCompression(CODECS[opts.compression]).setMaxRowGroupSize(opts.rowGroupRows).setCreatedBy("sirocco").build();
-  return pw.writeParquet(wt, props);
+  try {
+    return pw.writeParquet(wt, props);
+  } catch (e) {
+    const empty = table.schema.fields.filter((f) => hasEmptyStruct(f.type)).map((f) => JSON.stringify(f.name));
+    const hint = empty.length > 0 ? ` (field ${empty.join(", ")} holds only empty objects: drop it or give it a field in a map step)` : "";
+    throw new InputError(`could not encode Parquet: ${errorText(e)}${hint}`, {}, { cause: e });
+  }
+}
+
+function hasEmptyStruct(t: DataType): boolean {
+  if (DataType.isStruct(t)) return t.children.length === 0 || t.children.some((c) => hasEmptyStruct(c.type));
+  return (t.children ?? []).some((c: Field) => hasEmptyStruct(c.type));
 }
 
 function errorText(e: unknown): string {

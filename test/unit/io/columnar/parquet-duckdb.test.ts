@@ -115,6 +115,21 @@ describe("Parquet cross-checked with DuckDB", () => {
     expect((err as Error).message).toContain(`could not open ${file} as Parquet`);
   });
 
+  it("rows with no fields at all are an error, not a file that silently holds zero rows; zero rows are fine", async () => {
+    expect(() => encodeParquet(rowsToArrow([{}, {}]), { compression: "zstd", rowGroupRows: 10 })).toThrow(InputError);
+    expect(() => encodeParquet(rowsToArrow([{}, {}]), { compression: "zstd", rowGroupRows: 10 })).toThrow(/cannot write 2 rows with no fields/);
+    const file = path.join(tmp.path, "empty.parquet");
+    await fs.writeFile(file, encodeParquet(rowsToArrow([]), { compression: "zstd", rowGroupRows: 10 }));
+    expect((await readAll(file)).rows).toEqual([]);
+  });
+
+  it("arrays of only nulls survive (as List<Utf8>); objects that are always empty are an error naming the field", async () => {
+    const file = path.join(tmp.path, "ln.parquet");
+    await fs.writeFile(file, encodeParquet(rowsToArrow([{ l: [null, null] }, { l: [] }, { l: null }]), { compression: "zstd", rowGroupRows: 10 }));
+    expect((await readAll(file)).rows).toEqual([{ l: [null, null] }, { l: [] }, { l: null }]);
+    expect(() => encodeParquet(rowsToArrow([{ a: 1, o: {} }]), { compression: "zstd", rowGroupRows: 10 })).toThrow(/could not encode Parquet: .*empty struct.*field "o" holds only empty objects/);
+  });
+
   it("an all-null column (Arrow Null) survives a Parquet round trip", async () => {
     const file = path.join(tmp.path, "n.parquet");
     await fs.writeFile(file, encodeParquet(rowsToArrow([{ a: 1, n: null }, { a: 2 }]), { compression: "zstd", rowGroupRows: 10 }));
