@@ -17,7 +17,7 @@ import "./tpu-feed/register.js";
 export { openTokenFeed, TokenFeed, type TokenFeedOptions, type TokenBatch } from "./tpu-feed/token-feed.js";
 export { readLedger, type Ledger, type LedgerShard, type CacheFingerprint, type ShardManifest } from "./tpu-feed/cache-format.js";
 export { inspectTokenCache } from "./tpu-feed/inspect.js";
-export type { TokenizerEncoding } from "./plan/nodes.js";
+export type { TokenizerEncoding, ParquetCodec } from "./plan/nodes.js";
 export type { RunResult, RunStats, StageStats, StepStats } from "./exec/run-result.js";
 export type { RunOptions, ExecutorName, ProgressMode } from "./core/options.js";
 export type { FileRef, ShardInfo, Key } from "./core/types.js";

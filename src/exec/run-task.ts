@@ -7,12 +7,14 @@ import { CHUNK_ROWS, StepFailure, type Chunk } from "./operators/chunk.js";
 import { filterStep } from "./operators/filter.js";
 import { flatMapStep } from "./operators/flat-map.js";
 import { loadStep } from "./operators/load.js";
+import { loadColumnarStep } from "./operators/load-columnar.js";
 import { mapShardStep } from "./operators/map-shard.js";
 import { mapStep } from "./operators/map.js";
 import { takeStep } from "./operators/take.js";
 import { windowStep } from "./operators/window.js";
 import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
+import { writeColumnarSink } from "./sinks/write-columnar.js";
 import { writeJsonlSink } from "./sinks/write-jsonl.js";
 import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
 
@@ -42,7 +44,8 @@ async function* counted(input: AsyncIterable<Chunk>, stats: TaskStats, step: num
 function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats): AsyncIterable<Chunk> {
   switch (op.kind) {
     case "load":
-      return loadStep(input, { format: op.format, onBadLine: op.onBadLine, onMalformed: () => stats.malformedLines++ });
+      if (op.format === "parquet" || op.format === "arrow") return loadColumnarStep(input, { format: op.format, ...(op.columns ? { columns: op.columns } : {}) });
+      return loadStep(input, { format: op.format as "jsonl" | "text", onBadLine: op.onBadLine, onMalformed: () => stats.malformedLines++ });
     case "map":
       return mapStep(input, op.fn as (r: unknown) => unknown, "map");
     case "filter":
@@ -90,6 +93,10 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
       for await (const c of chunks) for (const r of c.rows) rows.push(r);
     } else if (sink.kind === "writeJsonl") {
       stats.bytesWritten = await writeJsonlSink(chunks, spec.outputPath, spec.runId, spec.outputPath === undefined ? undefined : spec.outputGenerations?.[spec.outputPath]);
+      outputs.push(spec.outputPath!);
+    } else if (sink.kind === "writeParquet" || sink.kind === "writeArrow") {
+      const format = sink.kind === "writeParquet" ? { format: "parquet" as const, compression: sink.compression, rowGroupRows: sink.rowGroupRows, schema: sink.schema } : { format: "arrow" as const, schema: sink.schema };
+      stats.bytesWritten = await writeColumnarSink(chunks, format, spec.outputPath, spec.runId, spec.outputPath === undefined ? undefined : spec.outputGenerations?.[spec.outputPath]);
       outputs.push(spec.outputPath!);
     } else if (sink.kind !== "mapFiles") {
       const ext = sinkExtension(sink.kind);

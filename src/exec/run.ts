@@ -9,7 +9,7 @@ import { storeFor } from "../io/store-for.js";
 import { compilePlan } from "../plan/compile-plan.js";
 import { Dataset, Sink } from "../plan/dataset.js";
 import { explainPlan } from "../plan/explain.js";
-import type { PlanNode } from "../plan/nodes.js";
+import { loadStepName, type PlanNode } from "../plan/nodes.js";
 import { setCollectRunner } from "../plan/runner-hook.js";
 import type { PhysicalPlan, Stage } from "../plan/stage.js";
 import { Counters } from "./context.js";
@@ -114,7 +114,7 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
 }
 
 function stageStats(stage: Stage, planned: PlannedStage, results: TaskResult[]): StageStats {
-  const names = [stage.source.kind, ...stage.ops.map((op) => (op.kind === "load" ? (op.format === "jsonl" ? "loadJsonl" : "loadText") : op.kind))];
+  const names = [stage.source.kind, ...stage.ops.map((op) => (op.kind === "load" ? loadStepName(op) : op.kind))];
   const steps = names.map((step, i) => ({ step, rowsOut: results.reduce((a, r) => a + (r.stats.stepRowsOut[i] ?? 0), 0) }));
   return {
     id: stage.id,

@@ -1,6 +1,7 @@
 import { PlanError } from "../core/errors.js";
 import { contentHash, sha256 } from "../core/hash.js";
-import type { AnyFn, PlanNode, TokenizerEncoding } from "./nodes.js";
+import type { Schema } from "apache-arrow";
+import { loadStepName, type AnyFn, type PlanNode, type TokenizerEncoding } from "./nodes.js";
 
 /** A function's source on one line, shortened for display. */
 export function fnLabel(fn: AnyFn, max = 60): string {
@@ -27,6 +28,10 @@ function encodingLabel(e: TokenizerEncoding): string {
   return typeof e === "string" ? e : `tokenizerJson=${JSON.stringify(e.tokenizerJson)}${e.eosToken ? `, eosToken=${JSON.stringify(e.eosToken)}` : ""}`;
 }
 
+function schemaLabel(s: Schema | undefined): string {
+  return s ? `, schema={${s.fields.map(String).join(", ")}}` : "";
+}
+
 /** Short human label of a node, as `explain()` prints it. */
 export function nodeLabel(n: PlanNode): string {
   switch (n.kind) {
@@ -35,7 +40,7 @@ export function nodeLabel(n: PlanNode): string {
     case "fromFiles":
       return `fromFiles(${JSON.stringify(n.root)}, ${JSON.stringify(n.pattern)}${n.allowEmpty ? ", allowEmpty" : ""})`;
     case "load":
-      return `load${n.format === "jsonl" ? "Jsonl" : "Text"}(${n.onBadLine === "skip" ? "onBadLine=skip" : ""})`;
+      return `${loadStepName(n)}(${n.onBadLine === "skip" ? "onBadLine=skip" : ""}${n.columns ? `columns=${JSON.stringify(n.columns)}` : ""})`;
     case "map":
     case "flatMap":
     case "filter":
@@ -47,6 +52,10 @@ export function nodeLabel(n: PlanNode): string {
       return `take(${n.n})`;
     case "writeJsonl":
       return `writeJsonl(${JSON.stringify(n.pattern)}${n.skipExisting ? ", skipExisting" : ""})`;
+    case "writeParquet":
+      return `writeParquet(${JSON.stringify(n.pattern)}, compression=${n.compression}, rowGroupRows=${n.rowGroupRows}${schemaLabel(n.schema)}${n.skipExisting ? ", skipExisting" : ""})`;
+    case "writeArrow":
+      return `writeArrow(${JSON.stringify(n.pattern)}${schemaLabel(n.schema)}${n.skipExisting ? ", skipExisting" : ""})`;
     case "tokenize":
       return `tokenize(${encodingLabel(n.encoding)}, textField=${JSON.stringify(n.textField)}${n.appendEos ? ", appendEos" : ""})`;
     case "writeTokenCache":

@@ -1,5 +1,5 @@
 import { PlanError } from "../core/errors.js";
-import { isNarrow, isSink, isSource, type NarrowNode, type PlanNode, type SinkNode } from "./nodes.js";
+import { isNarrow, loadStepName, isSink, isSource, type NarrowNode, type PlanNode, type SinkNode } from "./nodes.js";
 import type { Stage } from "./stage.js";
 
 /**
@@ -24,5 +24,5 @@ export function fuseNarrowSteps(chain: readonly PlanNode[]): Stage[] {
 }
 
 function opName(n: NarrowNode): string {
-  return n.kind === "load" ? (n.format === "jsonl" ? "loadJsonl" : "loadText") : n.kind;
+  return n.kind === "load" ? loadStepName(n) : n.kind;
 }

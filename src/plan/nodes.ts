@@ -4,6 +4,8 @@
  * the node (they never leave the process that built the plan); tasks refer to stages by id.
  */
 
+import type { Schema } from "apache-arrow";
+
 export type AnyFn = (...args: never[]) => unknown;
 
 export interface FromListNode {
@@ -24,11 +26,21 @@ export type SourceNode = FromListNode | FromFilesNode;
 
 export type BadLinePolicy = "error" | "skip";
 
+/** File formats a load step reads: line formats (streamed line by line) and columnar ones. */
+export type LoadFormat = "jsonl" | "text" | "parquet" | "arrow";
+
 export interface LoadNode {
   readonly kind: "load";
   readonly parent: PlanNode;
-  readonly format: "jsonl" | "text";
+  readonly format: LoadFormat;
   readonly onBadLine: BadLinePolicy;
+  /** Columnar formats: only these columns are read (projection pushed into the reader). */
+  readonly columns?: readonly string[];
+}
+
+/** The user-facing name of a load step: `loadJsonl`, `loadText`, `loadParquet`, `loadArrow`. */
+export function loadStepName(n: LoadNode): string {
+  return `load${n.format === "jsonl" ? "Jsonl" : n.format === "text" ? "Text" : n.format === "parquet" ? "Parquet" : "Arrow"}`;
 }
 
 export interface MapNode {
@@ -114,12 +126,35 @@ export interface WriteTokenCacheNode {
   readonly tokenizer: { readonly encoding: TokenizerEncoding; readonly appendEos: boolean };
 }
 
-export type SinkNode = WriteJsonlNode | MapFilesNode | WriteTokenCacheNode;
+/** Parquet codecs `writeParquet` accepts. */
+export type ParquetCodec = "zstd" | "snappy" | "gzip" | "brotli" | "lz4_raw" | "uncompressed";
+
+export interface WriteParquetNode {
+  readonly kind: "writeParquet";
+  readonly parent: PlanNode;
+  readonly pattern: string;
+  readonly skipExisting: boolean;
+  readonly compression: ParquetCodec;
+  readonly rowGroupRows: number;
+  /** Explicit Arrow schema instead of inference. */
+  readonly schema?: Schema;
+}
+
+export interface WriteArrowNode {
+  readonly kind: "writeArrow";
+  readonly parent: PlanNode;
+  readonly pattern: string;
+  readonly skipExisting: boolean;
+  /** Explicit Arrow schema instead of inference. */
+  readonly schema?: Schema;
+}
+
+export type SinkNode = WriteJsonlNode | WriteParquetNode | WriteArrowNode | MapFilesNode | WriteTokenCacheNode;
 
 export type PlanNode = SourceNode | NarrowNode | SinkNode;
 
 export const NARROW_KINDS = new Set<PlanNode["kind"]>(["load", "map", "flatMap", "filter", "mapShard", "window", "take", "tokenize"]);
-export const SINK_KINDS = new Set<PlanNode["kind"]>(["writeJsonl", "mapFiles", "writeTokenCache"]);
+export const SINK_KINDS = new Set<PlanNode["kind"]>(["writeJsonl", "writeParquet", "writeArrow", "mapFiles", "writeTokenCache"]);
 
 export function isNarrow(n: PlanNode): n is NarrowNode {
   return NARROW_KINDS.has(n.kind);

@@ -120,6 +120,26 @@ describe("clean job on gs:// gives the same bytes as on local paths", () => {
   });
 });
 
+describe("Parquet on gs://", () => {
+  it("JSONL → Parquet → JSONL through gs:// gives the same bytes as on local paths, on every executor", async () => {
+    const localPq = tempDir("sirocco-gcs-pq-local-");
+    const a = await runFixture("to-columnar", { inDir: corpusDir, outDir: localPq, extra: "parquet", executor: "inline" });
+    expect(a.code, a.stderr).toBe(0);
+    const localJsonl = tempDir("sirocco-gcs-pq-back-");
+    const b = await runFixture("from-columnar", { inDir: localPq, outDir: localJsonl, extra: "parquet:id,meta", executor: "inline" });
+    expect(b.code, b.stderr).toBe(0);
+    expect(fileTree(localPq).size).toBe(corpusFiles.length);
+    for (const executor of EXECUTORS) {
+      const r = await runFixture("to-columnar", { inDir: `gs://${BUCKET}/in`, outDir: `gs://${BUCKET}/pq-${executor}`, extra: "parquet", executor });
+      expect(r.code, r.stderr).toBe(0);
+      expect(objectTree(`pq-${executor}`)).toEqual(fileTree(localPq));
+      const back = await runFixture("from-columnar", { inDir: `gs://${BUCKET}/pq-${executor}`, outDir: `gs://${BUCKET}/pq-back-${executor}`, extra: "parquet:id,meta", executor });
+      expect(back.code, back.stderr).toBe(0);
+      expect(objectTree(`pq-back-${executor}`)).toEqual(fileTree(localJsonl));
+    }
+  });
+});
+
 describe("resume and mapFiles on gs://", () => {
   it("skipExisting re-runs only the missing shard", async () => {
     for (const executor of EXECUTORS) {
