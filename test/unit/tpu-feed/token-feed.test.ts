@@ -153,10 +153,16 @@ describe("openTokenFeed", () => {
     const ready = Math.floor(Math.floor(JSON.parse(fs.readFileSync(`${growing}/ledger.json`, "utf8")).tokens / 32) / 8) * 2;
     const it = openTokenFeed(growing, { ...o, prefetch: 4 })[Symbol.asyncIterator]();
     for (let i = 0; i < ready; i++) expect((await it.next()).done).toBe(false);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(timers()).toBeGreaterThan(baseline); // the prefetches are polling
+    // Wait for a condition rather than a fixed time: on a loaded machine pollers arm late.
+    const eventually = async (cond: () => boolean) => {
+      for (let waited = 0; !cond() && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      return cond();
+    };
+    const polling = () => timers() > baseline + 1; // more than eventually()'s own timer
+    expect(await eventually(polling)).toBe(true); // the prefetches are polling
     await it.return!(undefined);
-    await new Promise((r) => setTimeout(r, 150));
+    expect(await eventually(() => timers() <= baseline + 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
     expect(timers()).toBe(baseline);
 
     const timeout = await all(path.join(tmp.path, "nothing"), { ...o, waitTimeoutMs: 100 }).catch((x: unknown) => x);
