@@ -17,6 +17,15 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import zlib from "node:zlib";
 
+/** One document as the corpus files hold it. */
+export interface CorpusDoc {
+  id: number;
+  url: string;
+  domain: string;
+  category: string;
+  text: string;
+}
+
 export interface CorpusOptions {
   outDir: string;
   /** Uncompressed megabytes (1e6 bytes) of JSONL to write in total. */

@@ -7,18 +7,12 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
-import { makeCorpus } from "../../scripts/make-corpus.js";
+import { makeCorpus, type CorpusDoc } from "../../scripts/make-corpus.js";
 import { EXECUTORS } from "../support/executors.js";
 import { jsonLines, readText, tempDir } from "../support/files.js";
 import { runFixture } from "../support/fixture-runner.js";
 
-interface Doc {
-  id: number;
-  url: string;
-  domain: string;
-  category: string;
-  text: string;
-}
+type Doc = CorpusDoc;
 
 let corpusDir: string;
 let expected: Map<string, Record<string, unknown>[]>;

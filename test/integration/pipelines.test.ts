@@ -9,18 +9,12 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { compress as zstdCompress } from "@mongodb-js/zstd";
 import { beforeAll, describe, expect, it } from "vitest";
-import { makeCorpus } from "../../scripts/make-corpus.js";
+import { makeCorpus, type CorpusDoc } from "../../scripts/make-corpus.js";
 import { EXECUTORS } from "../support/executors.js";
 import { jsonLines, readText, readTree, tempDir } from "../support/files.js";
 import { runFixture } from "../support/fixture-runner.js";
 
-interface Doc {
-  id: number;
-  url: string;
-  domain: string;
-  category: string;
-  text: string;
-}
+type Doc = CorpusDoc;
 
 let corpusDir: string;
 let corpusFiles: string[];

@@ -3,9 +3,8 @@ import { InternalError } from "../../core/errors.js";
 import { encodeArrowFile } from "../../io/columnar/arrow-ipc-io.js";
 import { encodeParquet, type ParquetCompression } from "../../io/columnar/parquet-io.js";
 import { rowsToArrow } from "../../io/columnar/rows-to-arrow.js";
-import { FileWriter } from "../../io/file-writer.js";
-import { storeFor } from "../../io/store-for.js";
 import type { Chunk } from "../operators/chunk.js";
+import { writeCommitted } from "./write-committed.js";
 
 export type ColumnarSinkFormat = ({ format: "parquet"; compression: ParquetCompression; rowGroupRows: number } | { format: "arrow" }) & { schema?: Schema };
 
@@ -24,15 +23,5 @@ export async function writeColumnarSink(chunks: AsyncIterable<Chunk>, f: Columna
   for await (const c of chunks) for (const r of c.rows) rows.push(r);
   const table = rowsToArrow(rows, f.schema ? { schema: f.schema } : {});
   const bytes = f.format === "parquet" ? encodeParquet(table, { compression: f.compression, rowGroupRows: f.rowGroupRows }) : encodeArrowFile(table);
-  const pending = await storeFor(outputPath).openWrite(outputPath, tempTag, ifGeneration === undefined ? {} : { ifGeneration });
-  const writer = new FileWriter(pending.stream, outputPath);
-  try {
-    await writer.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    await writer.close();
-    return (await pending.commit()).bytes;
-  } catch (e) {
-    await writer.destroy();
-    await pending.abort();
-    throw e;
-  }
+  return writeCommitted(outputPath, tempTag, ifGeneration, (writer) => writer.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
 }

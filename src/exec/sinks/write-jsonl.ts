@@ -1,7 +1,6 @@
 import { InternalError } from "../../core/errors.js";
-import { FileWriter } from "../../io/file-writer.js";
-import { storeFor } from "../../io/store-for.js";
 import { StepFailure, type Chunk } from "../operators/chunk.js";
+import { writeCommitted } from "./write-committed.js";
 
 /**
  * Writes a shard as JSON Lines through the store's atomic streaming write (a temporary file
@@ -13,10 +12,7 @@ import { StepFailure, type Chunk } from "../operators/chunk.js";
  */
 export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: string | undefined, tempTag: string, ifGeneration?: string): Promise<number> {
   if (!outputPath) throw new InternalError("writeJsonl task has no output path");
-  const store = storeFor(outputPath);
-  const pending = await store.openWrite(outputPath, tempTag, ifGeneration === undefined ? {} : { ifGeneration });
-  const writer = new FileWriter(pending.stream, outputPath);
-  try {
+  return writeCommitted(outputPath, tempTag, ifGeneration, async (writer) => {
     for await (const c of chunks) {
       let text = "";
       for (let i = 0; i < c.rows.length; i++) {
@@ -34,11 +30,5 @@ export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: s
       }
       if (text.length > 0) await writer.write(text);
     }
-    await writer.close();
-    return (await pending.commit()).bytes;
-  } catch (e) {
-    await writer.destroy();
-    await pending.abort();
-    throw e;
-  }
+  });
 }
