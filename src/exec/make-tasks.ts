@@ -7,7 +7,7 @@ import { storeFor } from "../io/store-for.js";
 import { defaultListShards } from "../plan/nodes.js";
 import type { Stage } from "../plan/stage.js";
 import { rebase } from "./sinks/map-files.js";
-import type { TaskInput, TaskSpec } from "./task-spec.js";
+import type { MapOutput, TaskInput, TaskSpec } from "./task-spec.js";
 
 export interface PlannedStage {
   /** Tasks to run, in shard order. */
@@ -30,8 +30,8 @@ export interface TaskIds {
  * splits in-memory lists, resolves each shard's output path, checks that no two shards
  * write one file, and leaves out shards whose output exists when skipping is on.
  */
-export async function makeTasks(stage: Stage, ids: TaskIds, resume: boolean): Promise<PlannedStage> {
-  const inputs = await stageInputs(stage);
+export async function makeTasks(stage: Stage, ids: TaskIds, resume: boolean, shuffle?: { partitions: number; maps: readonly MapOutput[] }): Promise<PlannedStage> {
+  const inputs = await stageInputs(stage, shuffle);
   const total = inputs.length;
   const outputFor = outputResolver(stage, inputs);
   const skip = resume || (stage.sink?.skipExisting ?? false);
@@ -65,8 +65,12 @@ async function outputGenerations(perShard: string[][]): Promise<Map<string, stri
   return new Map(paths.map((p, i) => [p, gens[i]!]));
 }
 
-async function stageInputs(stage: Stage): Promise<TaskInput[]> {
+async function stageInputs(stage: Stage, shuffle?: { partitions: number; maps: readonly MapOutput[] }): Promise<TaskInput[]> {
   const src = stage.source;
+  if (src.kind === "shuffleRead") {
+    if (!shuffle) throw new PlanError(`stage ${stage.id} reads a shuffle but no map outputs were given (this is a bug in sirocco; please report it)`);
+    return Array.from({ length: shuffle.partitions }, (_, partition) => ({ kind: "shuffle" as const, partition, maps: shuffle.maps }));
+  }
   if (src.kind === "fromFiles") {
     const files = await storeFor(src.root).list(src.root, src.pattern);
     if (files.length === 0 && !src.allowEmpty) {

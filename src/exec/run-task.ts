@@ -1,7 +1,7 @@
-import { InputError, IoError, PlanError, TaskError, serializeError } from "../core/errors.js";
+import { InputError, IoError, PlanError, ResourceError, TaskError, serializeError } from "../core/errors.js";
 import type { ShardInfo } from "../core/types.js";
 import type { NarrowNode, SourceNode } from "../plan/nodes.js";
-import type { Stage } from "../plan/stage.js";
+import type { ShuffleSource, Stage } from "../plan/stage.js";
 import { Counters, withTaskContext, type TaskContext } from "./context.js";
 import { CHUNK_ROWS, StepFailure, type Chunk } from "./operators/chunk.js";
 import { filterStep } from "./operators/filter.js";
@@ -12,6 +12,8 @@ import { mapShardStep } from "./operators/map-shard.js";
 import { mapStep } from "./operators/map.js";
 import { takeStep } from "./operators/take.js";
 import { windowStep } from "./operators/window.js";
+import { shuffleReadChunks } from "./operators/shuffle-read.js";
+import { shuffleWrite } from "./operators/shuffle-write.js";
 import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
 import { writeColumnarSink } from "./sinks/write-columnar.js";
@@ -21,8 +23,13 @@ import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.j
 /** Reports rows as they leave the stage, for live progress. */
 export type RowsListener = (rows: number) => void;
 
-async function* sourceChunks(source: SourceNode, spec: TaskSpec): AsyncGenerator<Chunk> {
+async function* sourceChunks(source: SourceNode | ShuffleSource, spec: TaskSpec): AsyncGenerator<Chunk> {
   const input = spec.input;
+  if (source.kind === "shuffleRead") {
+    yield* shuffleReadChunks(source, spec);
+    return;
+  }
+  if (input.kind === "shuffle") throw new PlanError(`task input is a shuffle partition but stage source is ${source.kind}`);
   if (input.kind === "files") {
     yield { rows: input.files.map((f) => ({ path: f.path, size: f.size })), file: input.files[0]?.path };
     return;
@@ -87,8 +94,11 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
 
     const outputs: string[] = [];
     let rows: unknown[] | undefined;
+    let shuffleIndex: string | undefined;
     const sink = stage.sink;
-    if (!sink) {
+    if (stage.shuffle) {
+      shuffleIndex = await shuffleWrite(chunks, stage.shuffle, spec);
+    } else if (!sink) {
       rows = [];
       for await (const c of chunks) for (const r of c.rows) rows.push(r);
     } else if (sink.kind === "writeJsonl") {
@@ -110,7 +120,7 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
       outputs.push(...r.outputs);
     }
     stats.rowsIn = stage.ops[0]?.kind === "load" ? stats.stepRowsOut[1]! : stats.stepRowsOut[0]!;
-    return { outputs, rows, counters: counters.toJSON(), stats };
+    return { outputs, rows, counters: counters.toJSON(), stats, ...(shuffleIndex ? { shuffleIndex } : {}) };
   });
 }
 
@@ -143,5 +153,7 @@ function toTaskError(e: unknown, stage: Stage, spec: TaskSpec): TaskError {
   // A store error that retrying cannot fix (permissions, a missing object, a commit conflict).
   if (e instanceof IoError && !e.retryable) return new TaskError({ ...base, retryable: false }, { cause: e });
   if (e instanceof PlanError) return new TaskError({ ...base, retryable: false }, { cause: e });
+  // A group that cannot fit the budget will not fit on the next attempt either.
+  if (e instanceof ResourceError) return new TaskError({ ...base, retryable: false }, { cause: e });
   return new TaskError({ ...base, retryable: true }, { cause: e });
 }

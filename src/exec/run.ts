@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import pLimit from "p-limit";
@@ -11,7 +13,7 @@ import { Dataset, Sink } from "../plan/dataset.js";
 import { explainPlan } from "../plan/explain.js";
 import { loadStepName, type PlanNode } from "../plan/nodes.js";
 import { setCollectRunner } from "../plan/runner-hook.js";
-import type { PhysicalPlan, Stage } from "../plan/stage.js";
+import { sourceName, type PhysicalPlan, type Stage } from "../plan/stage.js";
 import { Counters } from "./context.js";
 import type { Executor } from "./executors/executor.js";
 import { InlineExecutor } from "./executors/inline.js";
@@ -20,7 +22,7 @@ import { makeTasks, type PlannedStage } from "./make-tasks.js";
 import type { ProgressReporter } from "./progress.js";
 import type { RunResult, RunStats, StageStats } from "./run-result.js";
 import { runtime } from "./runtime.js";
-import type { TaskResult, TaskSpec } from "./task-spec.js";
+import type { MapOutput, TaskResult, TaskSpec } from "./task-spec.js";
 
 /** Environment variable through which `sirocco run` names the script for worker threads. */
 export const ENTRY_ENV = "SIROCCO_ENTRY";
@@ -90,31 +92,107 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   const counters: Record<string, number> = {};
   let outputs: string[] = [];
   let rows: unknown[] | undefined;
+  const ids = { runId, runIndex, fingerprint: plan.fingerprint };
+  const scratch = plan.stages.some((s) => s.shuffle) ? await openScratch(o.scratch, runId) : undefined;
 
-  for (const stage of plan.stages) {
-    const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o.resume);
-    progress.stageStart(stage, planned.totalShards, planned.skipped.length);
-    const ext = stage.sink && sinkExtension(stage.sink.kind);
-    const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
-    const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
-    await sinkDriver?.stageEnd();
-    const st = stageStats(stage, planned, results);
-    stats.stages.push(st);
-    stats.tasks += planned.tasks.length;
-    progress.stageEnd(st);
+  try {
+    const shuffle = await planShuffles(plan, ids, o.resume);
+    const mapOutputs = new Map<number, MapOutput[]>();
+    for (const stage of plan.stages) {
+      if (shuffle.skipAll && stage.id !== plan.stages.length - 1) continue;
+      const src = stage.source;
+      const shuffleIn =
+        src.kind === "shuffleRead"
+          ? { partitions: shuffle.shards[stage.id]!, maps: src.inputs.flatMap((id, side) => (mapOutputs.get(id) ?? []).map((m) => ({ ...m, side }))) }
+          : undefined;
+      const base = await makeTasks(stage, ids, o.resume, shuffleIn);
+      const extra = {
+        ...(scratch ? { scratch: scratch.dir } : {}),
+        memoryBytes: o.memoryBytes,
+        ...(stage.shuffle ? { partitions: shuffle.shards[shuffle.consumer[stage.id]!]! } : {}),
+      };
+      const planned: PlannedStage = { ...base, tasks: base.tasks.map((t) => ({ ...t, ...extra })) };
+      progress.stageStart(stage, planned.totalShards, planned.skipped.length);
+      const ext = stage.sink && sinkExtension(stage.sink.kind);
+      const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
+      const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
+      await sinkDriver?.stageEnd();
+      const st = stageStats(stage, planned, results);
+      stats.stages.push(st);
+      stats.tasks += planned.tasks.length;
+      progress.stageEnd(st);
 
-    const byShard = new Map<number, string[]>(planned.skipped.map((s) => [s.shard, s.outputs]));
-    results.forEach((r, i) => byShard.set(planned.tasks[i]!.shard, r.outputs));
-    outputs = [...byShard.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, outs]) => outs);
-    for (const r of results) Counters.merge(counters, r.counters);
-    if (!stage.sink) rows = results.flatMap((r) => r.rows ?? []);
+      if (stage.shuffle) {
+        // Only the index of each task's successful attempt is used: a retried map task never counts twice.
+        mapOutputs.set(stage.id, results.map((r, i) => ({ side: 0, shard: planned.tasks[i]!.shard, index: r.shuffleIndex! })));
+      }
+      const byShard = new Map<number, string[]>(planned.skipped.map((s) => [s.shard, s.outputs]));
+      results.forEach((r, i) => byShard.set(planned.tasks[i]!.shard, r.outputs));
+      outputs = [...byShard.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, outs]) => outs);
+      for (const r of results) Counters.merge(counters, r.counters);
+      if (!stage.sink && !stage.shuffle) rows = results.flatMap((r) => r.rows ?? []);
+    }
+  } finally {
+    await scratch?.remove();
   }
   stats.wallMs = Date.now() - started;
   return { outputs, rows, counters, stats };
 }
 
+/**
+ * Shard counts of every stage before anything runs (input listing happens here), which stage
+ * reads each shuffle, and whether the final stage's outputs all exist already (`--resume` /
+ * `skipExisting`), in which case the stages feeding it do not run at all.
+ */
+async function planShuffles(plan: PhysicalPlan, ids: { runId: string; runIndex: number; fingerprint: string }, resume: boolean): Promise<{ shards: number[]; consumer: number[]; skipAll: boolean }> {
+  const shards: number[] = [];
+  const consumer: number[] = [];
+  for (const st of plan.stages) {
+    const src = st.source;
+    if (src.kind !== "shuffleRead") {
+      shards[st.id] = (await makeTasks(st, ids, false)).totalShards;
+      continue;
+    }
+    for (const i of src.inputs) consumer[i] = st.id;
+    const n = src.node;
+    shards[st.id] = n.kind === "reduce" ? 1 : n.kind === "reshard" ? n.n : (n.numShards ?? Math.max(1, ...src.inputs.map((i) => shards[i]!)));
+  }
+  const last = plan.stages[plan.stages.length - 1]!;
+  let skipAll = false;
+  if (last.source.kind === "shuffleRead" && last.sink && (resume || last.sink.skipExisting)) {
+    const pre = await makeTasks(last, ids, resume, { partitions: shards[last.id]!, maps: [] });
+    skipAll = pre.tasks.length === 0;
+  }
+  return { shards, consumer, skipAll };
+}
+
+/**
+ * The run's scratch folder: a fresh folder under the OS temp dir, or `sirocco-<runId>` under
+ * `--scratch` (local or gs://). Removed after the run, whether it succeeded or failed.
+ */
+async function openScratch(root: string | undefined, runId: string): Promise<{ dir: string; remove(): Promise<void> }> {
+  if (!root) {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "sirocco-scratch-"));
+    return { dir, remove: () => fsp.rm(dir, { recursive: true, force: true }) };
+  }
+  const dir = `${root.replace(/\/+$/, "")}/sirocco-${runId}`;
+  if (!dir.includes("://")) {
+    await fsp.mkdir(dir, { recursive: true });
+    return { dir, remove: () => fsp.rm(dir, { recursive: true, force: true }) };
+  }
+  return {
+    dir,
+    async remove() {
+      const store = storeFor(dir);
+      const files = await store.list(dir, "**/*").catch(() => []);
+      const limit = pLimit(32);
+      await Promise.all(files.map((f) => limit(() => store.remove(f.path))));
+    },
+  };
+}
+
 function stageStats(stage: Stage, planned: PlannedStage, results: TaskResult[]): StageStats {
-  const names = [stage.source.kind, ...stage.ops.map((op) => (op.kind === "load" ? loadStepName(op) : op.kind))];
+  const names = [sourceName(stage.source), ...stage.ops.map((op) => (op.kind === "load" ? loadStepName(op) : op.kind))];
   const steps = names.map((step, i) => ({ step, rowsOut: results.reduce((a, r) => a + (r.stats.stepRowsOut[i] ?? 0), 0) }));
   return {
     id: stage.id,

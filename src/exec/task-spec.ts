@@ -4,7 +4,26 @@ import type { FileRef } from "../core/types.js";
 /** The input of one task: a slice of an in-memory list, or files (local paths or URIs). */
 export type TaskInput =
   | { readonly kind: "list"; readonly start: number; readonly end: number }
-  | { readonly kind: "files"; readonly root: string; readonly files: readonly FileRef[] };
+  | { readonly kind: "files"; readonly root: string; readonly files: readonly FileRef[] }
+  | ShuffleTaskInput;
+
+/** What one map task of a shuffle left behind: the URI of its spill index. */
+export interface MapOutput {
+  /** 0, or 1 for the right side of a join. */
+  readonly side: number;
+  readonly shard: number;
+  readonly index: string;
+}
+
+/**
+ * The input of a reduce task: partition `partition` of the shuffle, read from every map
+ * task's spill files through their indexes (one entry per map task, in input order).
+ */
+export interface ShuffleTaskInput {
+  readonly kind: "shuffle";
+  readonly partition: number;
+  readonly maps: readonly MapOutput[];
+}
 
 /**
  * One task: plain, serializable data. Nothing in it depends on the driver's process, so the
@@ -28,6 +47,12 @@ export interface TaskSpec {
    */
   readonly outputGenerations?: Readonly<Record<string, string>>;
   readonly attempt: number;
+  /** The run's scratch folder (local or gs://) for spill files, when the plan has a shuffle. */
+  readonly scratch?: string;
+  /** The task's memory budget in bytes (`--memory`), which the shuffle's buffers respect. */
+  readonly memoryBytes?: number;
+  /** For a stage ending in a shuffle write: the number of target partitions. */
+  readonly partitions?: number;
 }
 
 /** Rows that left each step of the stage, in step order (source first). */
@@ -44,6 +69,8 @@ export interface TaskResult {
   readonly rows?: unknown[];
   readonly counters: Record<string, number>;
   readonly stats: TaskStats;
+  /** A shuffle-writing task: the URI of its spill index (the only attempt the driver uses). */
+  readonly shuffleIndex?: string;
 }
 
 /** How a task ended, as an executor reports it back to the driver. */

@@ -1,14 +1,16 @@
 import { sha256 } from "../core/hash.js";
 import { nodeIdentity } from "./describe-node.js";
 import { fuseNarrowSteps } from "./fuse-narrow-steps.js";
-import { lineage, type PlanNode } from "./nodes.js";
+import { planNodes, type PlanNode } from "./nodes.js";
 import type { PhysicalPlan } from "./stage.js";
 
 /** Logical chain → optimized stages, with the plan's fingerprint. Pure and deterministic. */
 export function compilePlan(terminal: PlanNode): PhysicalPlan {
-  const chain = lineage(terminal);
-  const identities = chain.map(nodeIdentity);
-  const stages = fuseNarrowSteps(chain);
+  const nodes = planNodes(terminal);
+  const at = new Map(nodes.map((n, i) => [n, i]));
+  // A join names the position of its right input, so the identities pin down the DAG's shape.
+  const identities = nodes.map((n) => (n.kind === "join" ? `${nodeIdentity(n)} right=#${at.get(n.right)}` : nodeIdentity(n)));
+  const stages = fuseNarrowSteps(terminal);
   return { stages, identities, fingerprint: sha256(identities.join("\n")).slice(0, 16) };
 }
 

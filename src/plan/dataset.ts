@@ -196,6 +196,97 @@ export class Dataset<T> {
   }
 
   /**
+   * Redistributes the rows into `n` shards, deterministically: row i of input shard s goes
+   * to shard (s + i) mod n, and each output shard keeps input order (by input shard, then
+   * position). A shuffle: the stage before it ends here.
+   *
+   * @example Dataset.fromFiles("in", "*.jsonl.gz").loadJsonl().reshard(64).writeJsonl("out/part-{shard:05d}.jsonl.gz")
+   */
+  reshard(n: number): Dataset<T> {
+    return new Dataset<T>({ kind: "reshard", parent: this.node, n: checkPositiveInt(n, "reshard(n)") });
+  }
+
+  // ---- Wide steps (shuffle) --------------------------------------------------------------
+
+  /**
+   * Groups rows by `key` (a string, number, boolean, null, or arrays / plain objects of
+   * them; `{a, b}` equals `{b, a}`, `1` differs from `"1"`) and calls `reducer(key, rows)`
+   * once per key with the group's rows in input order (by input shard, then position).
+   * `combiner(a, b)` (optional) merges two rows of one key into one row of the same type; it
+   * must be associative, runs map-side and keeps memory bounded however big a group is —
+   * the reducer then sees the combined rows. Without a combiner a group must fit the memory
+   * budget, else the run fails with a ResourceError naming the key. Output: one row per key,
+   * `numShards` shards (default: the number of input shards), in key order within a shard.
+   *
+   * @example ds.groupBy((d) => d.domain, (domain, docs) => ({ domain, n: [...docs].length }))
+   */
+  groupBy<K, U>(
+    key: (row: T) => K,
+    reducer: (key: K, rows: Iterable<T>) => MaybePromise<U>,
+    opts: { combiner?: (a: T, b: T) => T; numShards?: number } = {},
+  ): Dataset<U> {
+    checkFn(key, "groupBy key");
+    checkFn(reducer, "groupBy reducer");
+    if (opts.combiner !== undefined) checkFn(opts.combiner, "groupBy options.combiner");
+    return new Dataset<U>({ kind: "groupBy", parent: this.node, key: key as never, reducer: reducer as never, ...(opts.combiner ? { combiner: opts.combiner as never } : {}), ...numShardsOption("groupBy", opts.numShards) });
+  }
+
+  /**
+   * Keeps, for each key (default: the whole row), the first row in input order (by input
+   * shard, then position), whatever the number of workers. Keys as for `groupBy`.
+   *
+   * @example ds.dedupe((d) => d.text)
+   */
+  dedupe(key?: (row: T) => unknown, opts: { numShards?: number } = {}): Dataset<T> {
+    if (key !== undefined) checkFn(key, "dedupe key");
+    return new Dataset<T>({ kind: "dedupe", parent: this.node, ...(key ? { key: key as never } : {}), ...numShardsOption("dedupe", opts.numShards) });
+  }
+
+  /**
+   * Counts rows per key: `{ key, count }` rows, one per key (counted map-side, so memory
+   * stays bounded for any key distribution).
+   *
+   * @example ds.countBy((d) => d.domain)
+   */
+  countBy<K>(key: (row: T) => K, opts: { numShards?: number } = {}): Dataset<{ key: K; count: number }> {
+    checkFn(key, "countBy key");
+    return new Dataset<{ key: K; count: number }>({ kind: "countBy", parent: this.node, key: key as never, ...numShardsOption("countBy", opts.numShards) });
+  }
+
+  /**
+   * Joins with `other` on equal keys: `{ left, right }` rows, one per matching pair;
+   * `how: "left"` also keeps left rows with no match as `{ left, right: null }`. Both sides
+   * are shuffled into `numShards` partitions (default: the larger input's shard count).
+   * Order within an output shard: by key, then left rows in input order, then right rows
+   * in input order. All rows of one key (both sides) must fit the memory budget.
+   *
+   * @example users.join(orders, { leftKey: (u) => u.id, rightKey: (o) => o.userId, how: "left" })
+   */
+  join<U, K>(other: Dataset<U>, opts: { leftKey: (row: T) => K; rightKey: (row: U) => K; how?: "inner"; numShards?: number }): Dataset<{ left: T; right: U }>;
+  join<U, K>(other: Dataset<U>, opts: { leftKey: (row: T) => K; rightKey: (row: U) => K; how: "left"; numShards?: number }): Dataset<{ left: T; right: U | null }>;
+  join<U, K>(other: Dataset<U>, opts: { leftKey: (row: T) => K; rightKey: (row: U) => K; how?: "inner" | "left"; numShards?: number }): Dataset<{ left: T; right: U | null }> {
+    if (!(other instanceof Dataset)) throw new PlanError("join needs another Dataset as its first argument");
+    checkFn(opts?.leftKey, "join options.leftKey");
+    checkFn(opts.rightKey, "join options.rightKey");
+    const how = opts.how ?? "inner";
+    if (how !== "inner" && how !== "left") throw new PlanError(`join options.how must be "inner" or "left", got ${JSON.stringify(how)}`);
+    return new Dataset({ kind: "join", parent: this.node, right: other.node, leftKey: opts.leftKey as never, rightKey: opts.rightKey as never, how, ...numShardsOption("join", opts.numShards) });
+  }
+
+  /**
+   * Reduces all rows to one: `local(acc, row)` folds each shard's rows (acc is `undefined`
+   * for the first row), `global(a, b)` merges the shards' results in shard order (default:
+   * `local` itself, right when the accumulator has the row's type). Empty input gives no row.
+   *
+   * @example ds.map((d) => d.text.length).reduce((acc: number | undefined, n) => (acc ?? 0) + n)
+   */
+  reduce<A>(local: (acc: A | undefined, row: T) => A, global?: (a: A, b: A) => A): Dataset<A> {
+    checkFn(local, "reduce local");
+    if (global !== undefined) checkFn(global, "reduce global");
+    return new Dataset<A>({ kind: "reduce", parent: this.node, local: local as never, ...(global ? { global: global as never } : {}) });
+  }
+
+  /**
    * Tokenizes each row (a string, or an object whose `textField` holds the text) into a
    * `Uint32Array` of token ids, with the end-of-text token appended (`appendEos`, default
    * true). `encoding` is an encoding shipped in gpt-tokenizer (`"cl100k_base"`,
@@ -335,6 +426,10 @@ export class Dataset<T> {
   explain(): string {
     return explainPlan(this.node);
   }
+}
+
+function numShardsOption(step: string, n: number | undefined): { numShards?: number } {
+  return n === undefined ? {} : { numShards: checkPositiveInt(n, `${step} options.numShards`) };
 }
 
 function badLinePolicy(p: BadLinePolicy | undefined): BadLinePolicy {

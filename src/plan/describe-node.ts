@@ -32,6 +32,10 @@ function schemaLabel(s: Schema | undefined): string {
   return s ? `, schema={${s.fields.map(String).join(", ")}}` : "";
 }
 
+function shardsLabel(n: number | undefined): string {
+  return n === undefined ? "" : `, numShards=${n}`;
+}
+
 /** Short human label of a node, as `explain()` prints it. */
 export function nodeLabel(n: PlanNode): string {
   switch (n.kind) {
@@ -60,6 +64,18 @@ export function nodeLabel(n: PlanNode): string {
       return `tokenize(${encodingLabel(n.encoding)}, textField=${JSON.stringify(n.textField)}${n.appendEos ? ", appendEos" : ""})`;
     case "writeTokenCache":
       return `writeTokenCache(${JSON.stringify(n.uri)}, shardRows=${n.shardRows})`;
+    case "groupBy":
+      return `groupBy(${fnLabel(n.key, 40)}, ${fnLabel(n.reducer, 40)}${n.combiner ? `, combiner=${fnLabel(n.combiner, 40)}` : ""}${shardsLabel(n.numShards)})`;
+    case "dedupe":
+      return `dedupe(${n.key ? fnLabel(n.key, 40) : "whole row"}${shardsLabel(n.numShards)})`;
+    case "countBy":
+      return `countBy(${fnLabel(n.key, 40)}${shardsLabel(n.numShards)})`;
+    case "reduce":
+      return `reduce(${fnLabel(n.local, 40)}${n.global ? `, ${fnLabel(n.global, 40)}` : ""})`;
+    case "reshard":
+      return `reshard(${n.n})`;
+    case "join":
+      return `join(${n.how}, leftKey=${fnLabel(n.leftKey, 30)}, rightKey=${fnLabel(n.rightKey, 30)}${shardsLabel(n.numShards)})`;
     case "mapFiles":
       return `mapFiles(${fnLabel(n.fn)}, outputDir=${JSON.stringify(n.outputDir)}${n.rename ? `, rename=${fnLabel(n.rename, 40)}` : ""}${n.skipExisting ? ", skipExisting" : ""})`;
   }
@@ -80,6 +96,16 @@ export function nodeIdentity(n: PlanNode): string {
     case "filter":
     case "mapShard":
       return `${nodeLabel(n)} fn#${fnIdentity(n.fn)}`;
+    case "groupBy":
+      return `${nodeLabel(n)} key#${fnIdentity(n.key)} reducer#${fnIdentity(n.reducer)}${n.combiner ? ` combiner#${fnIdentity(n.combiner)}` : ""}`;
+    case "dedupe":
+      return `${nodeLabel(n)}${n.key ? ` key#${fnIdentity(n.key)}` : ""}`;
+    case "countBy":
+      return `${nodeLabel(n)} key#${fnIdentity(n.key)}`;
+    case "reduce":
+      return `${nodeLabel(n)} local#${fnIdentity(n.local)}${n.global ? ` global#${fnIdentity(n.global)}` : ""}`;
+    case "join":
+      return `${nodeLabel(n)} leftKey#${fnIdentity(n.leftKey)} rightKey#${fnIdentity(n.rightKey)}`;
     case "mapFiles":
       return `${nodeLabel(n)} fn#${fnIdentity(n.fn)}${n.rename ? ` rename#${fnIdentity(n.rename)}` : ""}`;
     default:

@@ -151,10 +151,75 @@ export interface WriteArrowNode {
 
 export type SinkNode = WriteJsonlNode | WriteParquetNode | WriteArrowNode | MapFilesNode | WriteTokenCacheNode;
 
-export type PlanNode = SourceNode | NarrowNode | SinkNode;
+/** How `join` pairs rows: only keys on both sides, or every left row (right `null` on a miss). */
+export type JoinHow = "inner" | "left";
+
+/** `groupBy(key, reducer, { combiner, numShards })`. */
+export interface GroupByNode {
+  readonly kind: "groupBy";
+  readonly parent: PlanNode;
+  readonly key: AnyFn;
+  readonly reducer: AnyFn;
+  readonly combiner?: AnyFn;
+  readonly numShards?: number;
+}
+
+/** `dedupe(key?, { numShards })`: keeps the first row in input order for each key. */
+export interface DedupeNode {
+  readonly kind: "dedupe";
+  readonly parent: PlanNode;
+  /** Undefined: the whole row is the key. */
+  readonly key?: AnyFn;
+  readonly numShards?: number;
+}
+
+/** `countBy(key, { numShards })` → `{ key, count }` rows (a groupBy with a summing combiner). */
+export interface CountByNode {
+  readonly kind: "countBy";
+  readonly parent: PlanNode;
+  readonly key: AnyFn;
+  readonly numShards?: number;
+}
+
+/** `reduce(local, global?)` → one row. */
+export interface ReduceNode {
+  readonly kind: "reduce";
+  readonly parent: PlanNode;
+  readonly local: AnyFn;
+  readonly global?: AnyFn;
+}
+
+/** `reshard(n)`: deterministic redistribution of rows into `n` shards. */
+export interface ReshardNode {
+  readonly kind: "reshard";
+  readonly parent: PlanNode;
+  readonly n: number;
+}
+
+/** `join(other, { leftKey, rightKey, how, numShards })`: `parent` is the left side. */
+export interface JoinNode {
+  readonly kind: "join";
+  readonly parent: PlanNode;
+  readonly right: PlanNode;
+  readonly leftKey: AnyFn;
+  readonly rightKey: AnyFn;
+  readonly how: JoinHow;
+  readonly numShards?: number;
+}
+
+/** Steps that need rows of every shard (a shuffle): a stage ends before each. */
+export type WideNode = GroupByNode | DedupeNode | CountByNode | ReduceNode | ReshardNode | JoinNode;
+
+export type PlanNode = SourceNode | NarrowNode | WideNode | SinkNode;
 
 export const NARROW_KINDS = new Set<PlanNode["kind"]>(["load", "map", "flatMap", "filter", "mapShard", "window", "take", "tokenize"]);
 export const SINK_KINDS = new Set<PlanNode["kind"]>(["writeJsonl", "writeParquet", "writeArrow", "mapFiles", "writeTokenCache"]);
+
+export const WIDE_KINDS = new Set<PlanNode["kind"]>(["groupBy", "dedupe", "countBy", "reduce", "reshard", "join"]);
+
+export function isWide(n: PlanNode): n is WideNode {
+  return WIDE_KINDS.has(n.kind);
+}
 
 export function isNarrow(n: PlanNode): n is NarrowNode {
   return NARROW_KINDS.has(n.kind);
@@ -177,6 +242,24 @@ export function lineage(node: PlanNode): PlanNode[] {
     cur = "parent" in cur ? cur.parent : undefined;
   }
   return out.reverse();
+}
+
+/**
+ * Every node of the plan, each once, parents before children: the left input of a join,
+ * then its right input, then the join. For a linear pipeline this is {@link lineage}.
+ */
+export function planNodes(terminal: PlanNode): PlanNode[] {
+  const out: PlanNode[] = [];
+  const seen = new Set<PlanNode>();
+  const visit = (n: PlanNode): void => {
+    if (seen.has(n)) return;
+    if ("parent" in n) visit(n.parent);
+    if (n.kind === "join") visit(n.right);
+    seen.add(n);
+    out.push(n);
+  };
+  visit(terminal);
+  return out;
 }
 
 /** Default shard count of `fromList`: independent of the worker count, so outputs are too. */

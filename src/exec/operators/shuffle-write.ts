@@ -1,0 +1,143 @@
+import { serialize } from "node:v8";
+import { InternalError } from "../../core/errors.js";
+import type { ShuffleEnd } from "../../plan/stage.js";
+import { canonicalKey, partitionOf } from "../../shuffle/key-encoding.js";
+import { ENTRY_OVERHEAD_BYTES } from "../../shuffle/shuffle-entry.js";
+import { SpillWriter } from "../../shuffle/spill-writer.js";
+import { StepFailure, type Chunk } from "./chunk.js";
+import type { TaskSpec } from "../task-spec.js";
+
+/** Smallest buffer budget of a map task, whatever `--memory` says (one block must fit). */
+const MIN_BUFFER_BYTES = 256 * 1024;
+
+/** The scratch folder of one stage's shuffle files. */
+export function stageScratch(spec: TaskSpec): string {
+  if (!spec.scratch) throw new InternalError("a shuffle task has no scratch folder");
+  return `${spec.scratch}/stage-${String(spec.stage).padStart(3, "0")}`;
+}
+
+/**
+ * The map side of a shuffle: computes each row's key, hash-partitions it, combines
+ * map-side where the step allows (dedupe keeps the first row per key, countBy and a
+ * groupBy combiner merge rows of one key, reduce folds the whole shard), and hands entries
+ * to a {@link SpillWriter} that flushes one spill file whenever half the task's memory
+ * budget is buffered. Row payloads are `v8.serialize` bytes (exact for everything
+ * structured clone supports). Each entry carries (side, shard, position) — its input order.
+ * Returns the spill index URI.
+ */
+export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd, spec: TaskSpec): Promise<string> {
+  const partitions = spec.partitions;
+  if (!partitions) throw new InternalError("a shuffle-writing task has no partition count");
+  const budget = Math.max(MIN_BUFFER_BYTES, Math.floor((spec.memoryBytes ?? 1e9) / 2));
+  const writer = new SpillWriter({ dir: stageScratch(spec), name: `m${String(spec.shard).padStart(5, "0")}-a${spec.attempt}`, partitions, budgetBytes: budget, tag: spec.runId });
+  const src = end.side;
+  const shard = spec.shard;
+  const node = end.node;
+  let pos = 0;
+
+  const keyStep = node.kind === "join" ? (src === 0 ? "join leftKey" : "join rightKey") : `${node.kind} key`;
+  const keyFn: ((row: unknown) => unknown) | undefined =
+    node.kind === "groupBy" || node.kind === "countBy"
+      ? (node.key as (r: unknown) => unknown)
+      : node.kind === "dedupe"
+        ? ((node.key as ((r: unknown) => unknown) | undefined) ?? ((r: unknown) => r))
+        : node.kind === "join"
+          ? ((src === 0 ? node.leftKey : node.rightKey) as (r: unknown) => unknown)
+          : undefined;
+  const keyOf = (row: unknown, c: Chunk, i: number): string => {
+    try {
+      return canonicalKey(keyFn!(row));
+    } catch (e) {
+      throw new StepFailure(e, keyStep, c.file, c.lines?.[i]);
+    }
+  };
+
+  if (node.kind === "reduce") {
+    const local = node.local as (acc: unknown, row: unknown) => unknown;
+    let acc: unknown;
+    let any = false;
+    for await (const c of chunks) {
+      for (let i = 0; i < c.rows.length; i++) {
+        try {
+          acc = local(acc, c.rows[i]);
+        } catch (e) {
+          throw new StepFailure(e, "reduce local", c.file, c.lines?.[i]);
+        }
+        any = true;
+      }
+    }
+    if (any) writer.add(0, { key: "null", src, shard, pos: 0, payload: serialize(acc) });
+    return writer.finish();
+  }
+
+  if (node.kind === "countBy" || (node.kind === "groupBy" && node.combiner)) {
+    // Map-side combining: one value per key until the buffer budget is reached.
+    const counting = node.kind === "countBy";
+    const combine = (node.kind === "groupBy" ? node.combiner : undefined) as ((a: unknown, b: unknown) => unknown) | undefined;
+    let groups = new Map<string, { p: number; pos: number; value: unknown }>();
+    let bytes = 0;
+    const flush = async () => {
+      for (const [key, g] of groups) writer.add(g.p, { key, src, shard, pos: g.pos, payload: serialize(g.value) });
+      groups = new Map();
+      bytes = 0;
+      await writer.flush();
+    };
+    for await (const c of chunks) {
+      for (let i = 0; i < c.rows.length; i++) {
+        const row = c.rows[i];
+        const key = keyOf(row, c, i);
+        const g = groups.get(key);
+        if (g) {
+          if (counting) g.value = (g.value as number) + 1;
+          else {
+            try {
+              g.value = combine!(g.value, row);
+            } catch (e) {
+              throw new StepFailure(e, "groupBy combiner", c.file, c.lines?.[i]);
+            }
+          }
+        } else {
+          groups.set(key, { p: partitionOf(key, partitions), pos, value: counting ? 1 : row });
+          bytes += key.length * 2 + ENTRY_OVERHEAD_BYTES + (counting ? 16 : serialize(row).length);
+          if (bytes >= budget) await flush();
+        }
+        pos++;
+      }
+    }
+    await flush();
+    return writer.finish();
+  }
+
+  // dedupe (first row per key within each buffer generation), groupBy without combiner,
+  // join, reshard: one entry per row.
+  const dedupe = node.kind === "dedupe";
+  let seen = new Set<string>();
+  const n = node.kind === "reshard" ? node.n : partitions;
+  for await (const c of chunks) {
+    for (let i = 0; i < c.rows.length; i++) {
+      const row = c.rows[i];
+      let key: string;
+      let p: number;
+      if (keyFn) {
+        key = keyOf(row, c, i);
+        if (dedupe) {
+          if (seen.has(key)) {
+            pos++;
+            continue;
+          }
+          seen.add(key);
+        }
+        p = partitionOf(key, n);
+      } else {
+        key = "";
+        p = (shard + pos) % n;
+      }
+      if (writer.add(p, { key, src, shard, pos, payload: serialize(row) })) {
+        await writer.flush();
+        seen = new Set();
+      }
+      pos++;
+    }
+  }
+  return writer.finish();
+}

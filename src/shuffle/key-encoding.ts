@@ -1,0 +1,77 @@
+/**
+ * Stable key encoding. A grouping key (string, number, boolean, null, or arrays / plain
+ * objects of them) becomes its *canonical form*: JSON with object keys sorted by UTF-16
+ * code units, `-0` written as `0`. Two keys are equal exactly when their canonical forms
+ * are equal, so `1` and `"1"` differ and `{a, b}` equals `{b, a}`. The canonical form is
+ * reversible (`JSON.parse`), so reducers and `countBy` get the key back.
+ *
+ * The hash is FNV-1a over the canonical form's UTF-16 code units followed by the murmur3
+ * finalizer (32 bits). It uses only integer arithmetic on code units, so it is identical on
+ * every thread, machine and Node version; partition = hash mod numShards.
+ */
+
+/** Canonical form of a key; throws a TypeError naming what is not allowed. */
+export function canonicalKey(v: unknown): string {
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      if (!Number.isFinite(v)) throw new TypeError(`a key may not be ${v} (keys must be strings, finite numbers, booleans, null, or arrays/objects of them)`);
+      return v === 0 ? "0" : JSON.stringify(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "object":
+      if (v === null) return "null";
+      if (Array.isArray(v)) {
+        let s = "[";
+        for (let i = 0; i < v.length; i++) s += (i ? "," : "") + canonicalKey(v[i]);
+        return `${s}]`;
+      }
+      if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+        const keys = Object.keys(v).sort();
+        let s = "{";
+        let first = true;
+        for (const k of keys) {
+          const x = (v as Record<string, unknown>)[k];
+          if (x === undefined) continue; // as in JSON: an undefined field is an absent field
+          s += `${first ? "" : ","}${JSON.stringify(k)}:${canonicalKey(x)}`;
+          first = false;
+        }
+        return `${s}}`;
+      }
+      throw new TypeError(`a key may not be a ${(v as object).constructor?.name ?? "class instance"} (keys must be strings, numbers, booleans, null, or arrays/plain objects of them); convert it, e.g. to a string`);
+    default:
+      throw new TypeError(`a key may not be ${v === undefined ? "undefined (did the key function return nothing?)" : `a ${typeof v}`}; keys must be strings, numbers, booleans, null, or arrays/plain objects of them`);
+  }
+}
+
+/** The key value back from its canonical form. */
+export function decodeKey(canonical: string): unknown {
+  return JSON.parse(canonical);
+}
+
+/** 32-bit hash of a canonical key (unsigned). */
+export function hashKey(canonical: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < canonical.length; i++) {
+    h ^= canonical.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // murmur3 fmix32: spreads the low bits so `mod numShards` is even.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The partition (0 ≤ p < numShards) of a canonical key. */
+export function partitionOf(canonical: string, numShards: number): number {
+  return numShards === 1 ? 0 : hashKey(canonical) % numShards;
+}
+
+/** A short, printable preview of a canonical key for error messages. */
+export function keyPreview(canonical: string, max = 80): string {
+  return canonical.length > max ? `${canonical.slice(0, max - 1)}…` : canonical;
+}

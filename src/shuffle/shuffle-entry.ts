@@ -1,0 +1,29 @@
+/**
+ * What the shuffle moves: one row (or one map-side combined row) with its canonical key,
+ * where it came from and its payload bytes. The shuffle never looks inside `payload`.
+ *
+ * `src` is the input side (0, or 1 for the right side of a join), `shard` the map task's
+ * input shard and `pos` the row's position in that shard: `(src, shard, pos)` is the row's
+ * input order, which makes every reduce deterministic.
+ */
+export interface ShuffleEntry {
+  key: string;
+  src: number;
+  shard: number;
+  pos: number;
+  payload: Uint8Array;
+}
+
+/** Fixed per-entry overhead counted against memory budgets (object header, fields, array slot). */
+export const ENTRY_OVERHEAD_BYTES = 96;
+
+/** Bytes an entry is counted for in memory budgets (UTF-16 key + payload + overhead). */
+export function entryBytes(e: ShuffleEntry): number {
+  return e.key.length * 2 + e.payload.length + ENTRY_OVERHEAD_BYTES;
+}
+
+/** Input order, then key: the order sorted runs and merges use. */
+export function compareEntries(a: ShuffleEntry, b: ShuffleEntry): number {
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
+  return a.src - b.src || a.shard - b.shard || a.pos - b.pos;
+}

@@ -1,0 +1,82 @@
+import { Binary, Float64, Int32, Table, Utf8, makeData, makeVector, tableFromIPC, tableToIPC } from "apache-arrow";
+import { compress, decompress } from "@mongodb-js/zstd";
+import type { ShuffleEntry } from "./shuffle-entry.js";
+
+/**
+ * A spill block: the entries of one partition from one flush, as one Arrow IPC stream
+ * (columns `key` utf8, `src` int32, `shard` int32, `pos` float64, `payload` binary) compressed
+ * as a single zstd frame (level 1: spill files are short-lived, speed beats ratio).
+ */
+export async function encodeBlock(entries: readonly ShuffleEntry[]): Promise<Buffer> {
+  return compress(Buffer.from(encodeBlockIpc(entries)), 1);
+}
+
+/** Entries of a block written by {@link encodeBlock}, in the order they were written. */
+export async function decodeBlock(bytes: Buffer): Promise<ShuffleEntry[]> {
+  return decodeBlockIpc(await decompress(bytes));
+}
+
+export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
+  const n = entries.length;
+  const keyOffsets = new Int32Array(n + 1);
+  const payloadOffsets = new Int32Array(n + 1);
+  let keyBytes = 0;
+  let payloadBytes = 0;
+  for (let i = 0; i < n; i++) {
+    keyBytes += Buffer.byteLength(entries[i]!.key, "utf8");
+    payloadBytes += entries[i]!.payload.length;
+  }
+  const keys = Buffer.allocUnsafe(keyBytes);
+  const payloads = Buffer.allocUnsafe(payloadBytes);
+  const src = new Int32Array(n);
+  const shard = new Int32Array(n);
+  const pos = new Float64Array(n);
+  let ko = 0;
+  let po = 0;
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    ko += keys.write(e.key, ko, "utf8");
+    keyOffsets[i + 1] = ko;
+    payloads.set(e.payload, po);
+    po += e.payload.length;
+    payloadOffsets[i + 1] = po;
+    src[i] = e.src;
+    shard[i] = e.shard;
+    pos[i] = e.pos;
+  }
+  const table = new Table({
+    key: makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: keyOffsets, data: keys })),
+    src: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: src })),
+    shard: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: shard })),
+    pos: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: pos })),
+    payload: makeVector(makeData({ type: new Binary(), length: n, nullCount: 0, valueOffsets: payloadOffsets, data: payloads })),
+  });
+  return tableToIPC(table, "stream");
+}
+
+export function decodeBlockIpc(ipc: Uint8Array): ShuffleEntry[] {
+  const table = tableFromIPC(ipc);
+  const out: ShuffleEntry[] = [];
+  for (const batch of table.batches) {
+    const k = batch.getChild("key")!.data[0]!;
+    const p = batch.getChild("payload")!.data[0]!;
+    const src = batch.getChild("src")!.data[0]!.values as Int32Array;
+    const shard = batch.getChild("shard")!.data[0]!.values as Int32Array;
+    const pos = batch.getChild("pos")!.data[0]!.values as Float64Array;
+    const kv = k.values as Uint8Array;
+    const keyBuf = Buffer.from(kv.buffer, kv.byteOffset, kv.byteLength);
+    const ko = k.valueOffsets as Int32Array;
+    const pv = p.values as Uint8Array;
+    const po = p.valueOffsets as Int32Array;
+    for (let i = 0; i < batch.numRows; i++) {
+      out.push({
+        key: keyBuf.toString("utf8", ko[i]!, ko[i + 1]!),
+        src: src[i]!,
+        shard: shard[i]!,
+        pos: pos[i]!,
+        payload: pv.subarray(po[i]!, po[i + 1]!),
+      });
+    }
+  }
+  return out;
+}
