@@ -21,6 +21,10 @@ export interface StageStats {
   malformedLines: number;
   /** Bytes of the files written (after compression). */
   bytesWritten: number;
+  /** Shuffle: spill files written by this stage's map tasks (one per flush per task). */
+  spillFiles?: number;
+  /** Shuffle: sorted runs this stage's reduce tasks wrote because a partition did not fit memory (0: all in memory). */
+  sortedRuns?: number;
 }
 
 export interface RunStats {

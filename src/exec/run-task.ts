@@ -23,10 +23,10 @@ import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.j
 /** Reports rows as they leave the stage, for live progress. */
 export type RowsListener = (rows: number) => void;
 
-async function* sourceChunks(source: SourceNode | ShuffleSource, spec: TaskSpec): AsyncGenerator<Chunk> {
+async function* sourceChunks(source: SourceNode | ShuffleSource, spec: TaskSpec, stats: TaskStats): AsyncGenerator<Chunk> {
   const input = spec.input;
   if (source.kind === "shuffleRead") {
-    yield* shuffleReadChunks(source, spec);
+    yield* shuffleReadChunks(source, spec, stats);
     return;
   }
   if (input.kind === "shuffle") throw new PlanError(`task input is a shuffle partition but stage source is ${source.kind}`);
@@ -86,7 +86,7 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
   const stats: TaskStats = { rowsIn: 0, stepRowsOut: new Array<number>(stage.ops.length + 1).fill(0), malformedLines: 0, bytesWritten: 0 };
 
   return withTaskContext(ctx, async () => {
-    let chunks: AsyncIterable<Chunk> = counted(sourceChunks(stage.source, spec), stats, 0, stage.ops.length === 0 ? onRows : undefined);
+    let chunks: AsyncIterable<Chunk> = counted(sourceChunks(stage.source, spec, stats), stats, 0, stage.ops.length === 0 ? onRows : undefined);
     stage.ops.forEach((op, i) => {
       const last = i === stage.ops.length - 1;
       chunks = counted(applyStep(chunks, op, shard, stats), stats, i + 1, last ? onRows : undefined);
@@ -97,7 +97,9 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
     let shuffleIndex: string | undefined;
     const sink = stage.sink;
     if (stage.shuffle) {
-      shuffleIndex = await shuffleWrite(chunks, stage.shuffle, spec);
+      const w = await shuffleWrite(chunks, stage.shuffle, spec);
+      shuffleIndex = w.index;
+      stats.spillFiles = w.spillFiles;
     } else if (!sink) {
       rows = [];
       for await (const c of chunks) for (const r of c.rows) rows.push(r);

@@ -204,6 +204,8 @@ function stageStats(stage: Stage, planned: PlannedStage, results: TaskResult[]):
     steps,
     malformedLines: results.reduce((a, r) => a + r.stats.malformedLines, 0),
     bytesWritten: results.reduce((a, r) => a + r.stats.bytesWritten, 0),
+    ...(stage.shuffle ? { spillFiles: results.reduce((a, r) => a + (r.stats.spillFiles ?? 0), 0) } : {}),
+    ...(stage.source.kind === "shuffleRead" ? { sortedRuns: results.reduce((a, r) => a + (r.stats.sortedRuns ?? 0), 0) } : {}),
   };
 }
 

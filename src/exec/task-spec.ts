@@ -61,6 +61,9 @@ export interface TaskStats {
   stepRowsOut: number[];
   malformedLines: number;
   bytesWritten: number;
+  /** Shuffle: spill files this task wrote (map side) and sorted runs it merged (reduce side). */
+  spillFiles?: number;
+  sortedRuns?: number;
 }
 
 export interface TaskResult {

@@ -36,6 +36,11 @@ export class SpillWriter {
     this.buffers = Array.from({ length: o.partitions }, () => []);
   }
 
+  /** Spill files written so far. */
+  get spillCount(): number {
+    return this.spills.length;
+  }
+
   get bufferedBytes(): number {
     return this.bytes;
   }

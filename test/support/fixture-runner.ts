@@ -22,12 +22,12 @@ export interface FixtureRun {
  */
 export function runFixture(
   kase: string,
-  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[] },
+  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[]; script?: string },
 ): Promise<FixtureRun> {
   const argv = [
     BIN,
     "run",
-    PIPELINES,
+    args.script ?? PIPELINES,
     kase,
     args.inDir,
     args.outDir,

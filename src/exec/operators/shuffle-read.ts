@@ -2,11 +2,11 @@ import { deserialize } from "node:v8";
 import pLimit from "p-limit";
 import { InternalError, ResourceError } from "../../core/errors.js";
 import type { ShuffleSource } from "../../plan/stage.js";
-import { sortPartition } from "../../shuffle/external-sort.js";
+import { sortPartition, type SortInfo } from "../../shuffle/external-sort.js";
 import { decodeKey, keyPreview } from "../../shuffle/key-encoding.js";
 import { entryBytes, type ShuffleEntry } from "../../shuffle/shuffle-entry.js";
 import { partitionBlocks, readIndex } from "../../shuffle/spill-index.js";
-import type { TaskSpec } from "../task-spec.js";
+import type { TaskSpec, TaskStats } from "../task-spec.js";
 import { CHUNK_ROWS, isThenable, StepFailure, type Chunk } from "./chunk.js";
 import { stageScratch } from "./shuffle-write.js";
 
@@ -21,7 +21,7 @@ import { stageScratch } from "./shuffle-write.js";
  * - reshard: the rows in input order.
  * Output rows come in key order; every path (in memory or spilled) gives the same rows.
  */
-export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec): AsyncGenerator<Chunk> {
+export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, stats?: TaskStats): AsyncGenerator<Chunk> {
   const input = spec.input;
   if (input.kind !== "shuffle") throw new InternalError(`a shuffle-reading stage got a ${input.kind} input`);
   const budget = spec.memoryBytes ?? 1e9;
@@ -29,7 +29,9 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec):
   const indexes = await Promise.all(input.maps.map((m) => limit(() => readIndex(m.index))));
   const p = input.partition;
   const blocks = partitionBlocks(indexes, p);
-  const sorted = await sortPartition(blocks, { budgetBytes: budget, dir: stageScratch(spec), name: `r${String(p).padStart(5, "0")}-a${spec.attempt}`, tag: spec.runId });
+  const info: SortInfo = { external: false, runs: 0, mergePasses: 0 };
+  const sorted = await sortPartition(blocks, { budgetBytes: budget, dir: stageScratch(spec), name: `r${String(p).padStart(5, "0")}-a${spec.attempt}`, tag: spec.runId }, info);
+  if (stats) stats.sortedRuns = info.runs;
   const node = source.node;
   let out: unknown[] = [];
   const full = () => out.length >= CHUNK_ROWS;

@@ -10,6 +10,11 @@ import type { TaskSpec } from "../task-spec.js";
 /** Smallest buffer budget of a map task, whatever `--memory` says (one block must fit). */
 const MIN_BUFFER_BYTES = 256 * 1024;
 
+async function finish(writer: SpillWriter): Promise<{ index: string; spillFiles: number }> {
+  const index = await writer.finish();
+  return { index, spillFiles: writer.spillCount };
+}
+
 /** The scratch folder of one stage's shuffle files. */
 export function stageScratch(spec: TaskSpec): string {
   if (!spec.scratch) throw new InternalError("a shuffle task has no scratch folder");
@@ -23,9 +28,9 @@ export function stageScratch(spec: TaskSpec): string {
  * to a {@link SpillWriter} that flushes one spill file whenever half the task's memory
  * budget is buffered. Row payloads are `v8.serialize` bytes (exact for everything
  * structured clone supports). Each entry carries (side, shard, position) — its input order.
- * Returns the spill index URI.
+ * Returns the spill index URI and how many spill files were written.
  */
-export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd, spec: TaskSpec): Promise<string> {
+export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd, spec: TaskSpec): Promise<{ index: string; spillFiles: number }> {
   const partitions = spec.partitions;
   if (!partitions) throw new InternalError("a shuffle-writing task has no partition count");
   const budget = Math.max(MIN_BUFFER_BYTES, Math.floor((spec.memoryBytes ?? 1e9) / 2));
@@ -67,7 +72,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       }
     }
     if (any) writer.add(0, { key: "null", src, shard, pos: 0, payload: serialize(acc) });
-    return writer.finish();
+    return finish(writer);
   }
 
   if (node.kind === "countBy" || (node.kind === "groupBy" && node.combiner)) {
@@ -105,7 +110,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       }
     }
     await flush();
-    return writer.finish();
+    return finish(writer);
   }
 
   // dedupe (first row per key within each buffer generation), groupBy without combiner,
@@ -139,5 +144,5 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       pos++;
     }
   }
-  return writer.finish();
+  return finish(writer);
 }
