@@ -223,7 +223,7 @@ export class Dataset<T> {
   groupBy<K, U>(
     key: (row: T) => K,
     reducer: (key: K, rows: Iterable<T>) => MaybePromise<U>,
-    opts: { combiner?: (a: T, b: T) => T; numShards?: number } = {},
+    opts: GroupByOptions<T> = {},
   ): Dataset<U> {
     checkFn(key, "groupBy key");
     checkFn(reducer, "groupBy reducer");
@@ -264,6 +264,7 @@ export class Dataset<T> {
    */
   join<U, K>(other: Dataset<U>, opts: { leftKey: (row: T) => K; rightKey: (row: U) => K; how?: "inner"; numShards?: number }): Dataset<{ left: T; right: U }>;
   join<U, K>(other: Dataset<U>, opts: { leftKey: (row: T) => K; rightKey: (row: U) => K; how: "left"; numShards?: number }): Dataset<{ left: T; right: U | null }>;
+  join<U, K>(other: Dataset<U>, opts: { leftKey: (row: T) => K; rightKey: (row: U) => K; how?: "inner" | "left"; numShards?: number }): Dataset<{ left: T; right: U | null }>;
   join<U, K>(other: Dataset<U>, opts: { leftKey: (row: T) => K; rightKey: (row: U) => K; how?: "inner" | "left"; numShards?: number }): Dataset<{ left: T; right: U | null }> {
     if (!(other instanceof Dataset)) throw new PlanError("join needs another Dataset as its first argument");
     checkFn(opts?.leftKey, "join options.leftKey");
@@ -426,6 +427,18 @@ export class Dataset<T> {
   explain(): string {
     return explainPlan(this.node);
   }
+}
+
+/** Options of `groupBy`. */
+export interface GroupByOptions<T> {
+  /**
+   * Merges two rows of one key into one row of the same type; must be associative. Runs
+   * map-side (bounded memory for any group size); the reducer then sees combined rows.
+   * (Method syntax on purpose: it keeps `Dataset<T>` assignable to `Dataset<unknown>`.)
+   */
+  combiner?(a: T, b: T): T;
+  /** Output shards (partitions). Default: the number of input shards. */
+  numShards?: number;
 }
 
 function numShardsOption(step: string, n: number | undefined): { numShards?: number } {

@@ -11,7 +11,10 @@ import type { ShuffleEnd, ShuffleSource, Stage } from "./stage.js";
  * partition per shard. Stages are numbered in dependency order (inputs first; for a join,
  * left before right).
  */
-export function fuseNarrowSteps(terminal: PlanNode): Stage[] {
+export function fuseNarrowSteps(terminalOrChain: PlanNode | readonly PlanNode[]): Stage[] {
+  // A chain (source first, as `lineage` gives it) is accepted too: its last node is the terminal.
+  const terminal = Array.isArray(terminalOrChain) ? terminalOrChain[terminalOrChain.length - 1] : (terminalOrChain as PlanNode);
+  if (!terminal) throw new PlanError("a pipeline must start with Dataset.fromList or Dataset.fromFiles");
   const stages: Stage[] = [];
   interface Open {
     source: Stage["source"];
