@@ -1,0 +1,101 @@
+/**
+ * Shuffle benchmark: exact dedupe on `text` and count-by-domain over a generated corpus of
+ * ≥ 300 MB of uncompressed JSONL (gzip files, ~25% exact duplicate texts), side by side in
+ * one run: a hand-written single-threaded Node loop (Set / Map), DuckDB with 2 threads, and
+ * sirocco threads(2). Then a dedupe whose input is ~10× the memory budget, reporting peak
+ * RSS against the budget. Each variant is its own process, run one after another.
+ *
+ * Usage: npm run bench:shuffle            (SHUFFLE_MB=300 SHUFFLE_BUDGET=30MB to change)
+ * Results: printed, and written to bench/results/shuffle.json.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeCorpus } from "../scripts/make-corpus.js";
+import { RESULT_PREFIX, type ChildReport } from "./common.js";
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH, "..");
+const MB = Number(process.env.SHUFFLE_MB ?? 300);
+const BUDGET = process.env.SHUFFLE_BUDGET ?? "30MB";
+const corpusDir = path.join(BENCH, ".data", `shuffle-${MB}mb-dup25`);
+
+async function corpus(): Promise<{ files: string[]; bytes: number }> {
+  const marker = path.join(corpusDir, ".complete");
+  if (!fs.existsSync(marker)) {
+    console.log(`generating ${MB} MB of JSONL.gz with 25% duplicate texts in ${corpusDir} (cached for later runs)…`);
+    await fsp.rm(corpusDir, { recursive: true, force: true });
+    await makeCorpus({ outDir: corpusDir, megabytes: MB, files: 16, seed: 3, duplicateFraction: 0.25, gzipLevel: 1 });
+    await fsp.writeFile(marker, "");
+  }
+  const files = (await fsp.readdir(corpusDir)).filter((n) => n.endsWith(".jsonl.gz")).map((n) => path.join(corpusDir, n));
+  return { files, bytes: files.reduce((a, f) => a + fs.statSync(f).size, 0) };
+}
+
+async function child(kind: "loop" | "duckdb" | "sirocco", job: string, flags: string[] = []): Promise<ChildReport & { processWallMs: number }> {
+  const outDir = await fsp.mkdtemp(path.join(os.tmpdir(), `sirocco-bench-${kind}-`));
+  const argv =
+    kind === "sirocco"
+      ? [path.join(ROOT, "bin/sirocco.mjs"), "run", path.join(BENCH, "shuffle-job.ts"), job, corpusDir, outDir, "--executor", "threads", "--workers", "2", "--progress", "none", ...flags]
+      : ["--import", "tsx", path.join(BENCH, kind === "loop" ? "shuffle-loop-job.ts" : "shuffle-duckdb-job.ts"), job, corpusDir, outDir];
+  const env = { ...process.env };
+  delete env.SIROCCO_RUN_DEFAULTS;
+  const t0 = performance.now();
+  const c = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  c.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  const code = await new Promise<number | null>((r) => c.on("close", r));
+  const processWallMs = performance.now() - t0;
+  await fsp.rm(outDir, { recursive: true, force: true });
+  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+  if (code !== 0 || !line) throw new Error(`${kind} ${job} failed (exit ${code}):\n${stdout}`);
+  return { ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildReport), processWallMs };
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main(): Promise<void> {
+  const { files, bytes } = await corpus();
+  const load = os.loadavg();
+  console.log(`corpus: ${files.length} files, ${(bytes / 1e6).toFixed(0)} MB gzip (${MB} MB JSONL); ${os.availableParallelism()} cores, load average ${load.map((l) => l.toFixed(2)).join(" ")}`);
+  const results: Record<string, unknown> = { corpusMb: MB, gzipMb: bytes / 1e6, loadAverageBefore: load, at: new Date().toISOString() };
+  for (const job of ["dedupe", "countBy"]) {
+    const loop = await child("loop", job);
+    const duck = await child("duckdb", job);
+    const sir = await child("sirocco", job);
+    if (loop.extra.rowsOut !== sir.extra.rowsOut || duck.extra.rowsOut !== sir.extra.rowsOut) {
+      throw new Error(`${job}: row counts differ: loop ${String(loop.extra.rowsOut)}, duckdb ${String(duck.extra.rowsOut)}, sirocco ${String(sir.extra.rowsOut)}`);
+    }
+    const line = {
+      rowsIn: loop.extra.rowsIn,
+      rowsOut: sir.extra.rowsOut,
+      loopMs: loop.processWallMs,
+      duckdbMs: duck.processWallMs,
+      siroccoMs: sir.processWallMs,
+      speedupVsLoop: loop.processWallMs / sir.processWallMs,
+      slowdownVsDuckdb: sir.processWallMs / duck.processWallMs,
+      peakRssMb: { loop: loop.maxRssKb / 1024, duckdb: duck.maxRssKb / 1024, sirocco: sir.maxRssKb / 1024 },
+      sirocco: sir.extra,
+    };
+    results[job] = line;
+    console.log(
+      `${job}: ${String(line.rowsIn)} rows → ${String(line.rowsOut)}; process wall time: loop ${s(loop.processWallMs)}, DuckDB(2) ${s(duck.processWallMs)}, sirocco threads(2) ${s(sir.processWallMs)} ` +
+        `→ ${line.speedupVsLoop.toFixed(2)}× the loop (target ≥ 1.5), ${line.slowdownVsDuckdb.toFixed(2)}× DuckDB's time (target ≤ 2); peak RSS MB loop ${line.peakRssMb.loop.toFixed(0)}, DuckDB ${line.peakRssMb.duckdb.toFixed(0)}, sirocco ${line.peakRssMb.sirocco.toFixed(0)}`,
+    );
+  }
+  const small = await child("sirocco", "dedupe", ["--memory", BUDGET]);
+  const budgetMb = Number.parseFloat(BUDGET) * (BUDGET.toUpperCase().endsWith("GB") ? 1000 : 1);
+  results.boundedDedupe = { budget: BUDGET, inputToBudget: MB / budgetMb, wallMs: small.processWallMs, peakRssMb: small.maxRssKb / 1024, extra: small.extra };
+  console.log(
+    `dedupe with --memory ${BUDGET} (input ${(MB / budgetMb).toFixed(0)}× the budget per task, 2 tasks at a time): ${s(small.processWallMs)}, peak RSS ${(small.maxRssKb / 1024).toFixed(0)} MB ` +
+      `(= 2 × budget + ${(small.maxRssKb / 1024 - 2 * budgetMb).toFixed(0)} MB for Node, two worker threads, V8 heaps and Arrow/zstd buffers); spill files ${String(small.extra.spillFiles)}, sorted runs ${String(small.extra.sortedRuns)}`,
+  );
+  results.loadAverageAfter = os.loadavg();
+  await fsp.mkdir(path.join(BENCH, "results"), { recursive: true });
+  await fsp.writeFile(path.join(BENCH, "results", "shuffle.json"), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+await main();
