@@ -95,8 +95,13 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   const ids = { runId, runIndex, fingerprint: plan.fingerprint };
   const scratch = plan.stages.some((s) => s.shuffle) ? await openScratch(o.scratch, runId) : undefined;
 
+  // One executor (one thread pool) for all stages of the run: threads start and rebuild the
+  // plan once, not once per stage.
+  let shared: Promise<Executor> | undefined;
   try {
-    const shuffle = await planShuffles(plan, ids, o.resume);
+    // A single-stage plan needs no shuffle planning (and lists its inputs only once).
+    const shuffle = plan.stages.length > 1 ? await planShuffles(plan, ids, o.resume) : { shards: [], consumer: [], skipAll: false };
+    const executorFor = (tasks: number) => (shared ??= createExecutor(plan, o, { runId, runIndex }, Math.max(tasks, ...shuffle.shards), (n) => progress.rows(n)));
     const mapOutputs = new Map<number, MapOutput[]>();
     for (const stage of plan.stages) {
       if (shuffle.skipAll && stage.id !== plan.stages.length - 1) continue;
@@ -115,7 +120,7 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
       progress.stageStart(stage, planned.totalShards, planned.skipped.length);
       const ext = stage.sink && sinkExtension(stage.sink.kind);
       const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
-      const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
+      const results = await runStage(executorFor, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
       await sinkDriver?.stageEnd();
       const st = stageStats(stage, planned, results);
       stats.stages.push(st);
@@ -133,6 +138,7 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
       if (!stage.sink && !stage.shuffle) rows = results.flatMap((r) => r.rows ?? []);
     }
   } finally {
+    if (shared) await (await shared.catch(() => undefined))?.close();
     await scratch?.remove();
   }
   stats.wallMs = Date.now() - started;
@@ -211,7 +217,7 @@ function stageStats(stage: Stage, planned: PlannedStage, results: TaskResult[]):
 
 /** Runs a stage's tasks with bounded concurrency and the two retry budgets; results in task order. */
 async function runStage(
-  plan: PhysicalPlan,
+  executorFor: (tasks: number) => Promise<Executor>,
   stage: Stage,
   planned: PlannedStage,
   o: ResolvedRunOptions,
@@ -221,8 +227,7 @@ async function runStage(
   sinkDriver?: SinkDriver,
 ): Promise<TaskResult[]> {
   if (planned.tasks.length === 0) return [];
-  const onRows = (n: number) => progress.rows(n);
-  const executor = await createExecutor(plan, o, ids, planned.tasks.length, onRows);
+  const executor = await executorFor(planned.tasks.length);
   const results = new Array<TaskResult>(planned.tasks.length);
   const limit = pLimit(o.executor === "inline" ? 1 : o.workers * 2);
   let failure: unknown;
@@ -248,7 +253,9 @@ async function runStage(
       ),
     );
   } finally {
-    await executor.close();
+    // On failure, stop the threads now (tasks in flight are abandoned); on success the run
+    // keeps the executor for its next stage and closes it at the end.
+    if (failure) await executor.close();
     // Attempts that died (a killed thread, a crash) cannot clean up after themselves.
     await Promise.all(planned.outputDirs.map((d) => storeFor(d).removeTemporaries(d, ids.runId)));
   }
