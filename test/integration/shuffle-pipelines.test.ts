@@ -105,6 +105,16 @@ describe("countBy and groupBy", () => {
     }
   });
 
+  it("a map task retried after spilling part of its rows counts each row once", async () => {
+    const want = await query("SELECT domain AS key, count(*)::BIGINT AS count FROM docs GROUP BY domain");
+    for (const executor of EXECUTORS) {
+      const r = await runCase("flakyCount", executor, { flags: ["--memory", "600KB"] });
+      expect(r.run.result!.stats.retries).toBe(1);
+      const rows = [...r.tree.values()].flatMap((t) => jsonLines(t));
+      expect(rows.sort(byKey)).toEqual([...want].sort(byKey));
+    }
+  });
+
   it("groupBy with a combiner gives DuckDB's aggregates", async () => {
     const { rows } = await onEveryExecutor("groupByCombiner");
     const want = await query("SELECT domain, count(*)::BIGINT AS n, sum(length(text))::BIGINT AS chars, min(id)::BIGINT AS minId FROM docs GROUP BY domain");
@@ -145,6 +155,26 @@ describe("join, reduce, reshard", () => {
       expect(Math.abs(ids.length - docs.length / 3)).toBeLessThanOrEqual(4);
     }
     expect(shards.flat().sort((a, b) => a - b)).toEqual(docs.map((d) => d.id).sort((a, b) => a - b));
+  });
+});
+
+describe("--resume on a multi-stage plan", () => {
+  it("rewrites only the missing final shards (re-running the map stage), and runs nothing when all exist", async () => {
+    for (const executor of EXECUTORS) {
+      const first = await runCase("dedupe", executor);
+      const missing = "part-00002-of-00004.jsonl";
+      fs.rmSync(path.join(first.outDir, missing));
+      const again = await runFixture("dedupe", { script: SCRIPT, inDir: corpusDir, outDir: first.outDir, executor, flags: ["--resume"] });
+      expect(again.code, again.stderr).toBe(0);
+      const st = again.result!.stats.stages;
+      expect(st.map((s) => [s.shards, s.skippedShards])).toEqual([[4, 0], [4, 3]]);
+      expect(await readTree(first.outDir)).toEqual(first.tree);
+      const noop = await runFixture("dedupe", { script: SCRIPT, inDir: corpusDir, outDir: first.outDir, executor, flags: ["--resume"] });
+      expect(noop.code, noop.stderr).toBe(0);
+      expect(noop.result!.stats.stages.map((s) => [s.label, s.shards, s.skippedShards])).toEqual([["dedupe → writeJsonl", 4, 4]]);
+      expect(noop.result!.stats.tasks).toBe(0);
+      expect(noop.result!.outputs).toEqual(first.run.result!.outputs);
+    }
   });
 });
 
