@@ -1,9 +1,12 @@
 /**
  * Stable key encoding. A grouping key (string, number, boolean, null, or arrays / plain
  * objects of them) becomes its *canonical form*: JSON with object keys sorted by UTF-16
- * code units, `-0` written as `0`. Two keys are equal exactly when their canonical forms
- * are equal, so `1` and `"1"` differ and `{a, b}` equals `{b, a}`. The canonical form is
- * reversible (`JSON.parse`), so reducers and `countBy` get the key back.
+ * code units, `-0` written as `0` — except that a key which is a plain string is written as
+ * `"` followed by the raw string, unescaped (no other canonical form starts with `"`, and
+ * skipping JSON escaping matters for long text keys such as a dedupe on `text`). Two keys
+ * are equal exactly when their canonical forms are equal, so `1` and `"1"` differ and
+ * `{a, b}` equals `{b, a}`. The canonical form is reversible ({@link decodeKey}), so
+ * reducers and `countBy` get the key back.
  *
  * The hash is FNV-1a over the canonical form's UTF-16 code units followed by the murmur3
  * finalizer (32 bits). It uses only integer arithmetic on code units, so it is identical on
@@ -12,6 +15,11 @@
 
 /** Canonical form of a key; throws a TypeError naming what is not allowed. */
 export function canonicalKey(v: unknown): string {
+  return typeof v === "string" ? `"${v}` : canonicalValue(v);
+}
+
+/** Canonical JSON of a key, or of a value nested in one. */
+function canonicalValue(v: unknown): string {
   switch (typeof v) {
     case "string":
       return JSON.stringify(v);
@@ -24,7 +32,7 @@ export function canonicalKey(v: unknown): string {
       if (v === null) return "null";
       if (Array.isArray(v)) {
         let s = "[";
-        for (let i = 0; i < v.length; i++) s += (i ? "," : "") + canonicalKey(v[i]);
+        for (let i = 0; i < v.length; i++) s += (i ? "," : "") + canonicalValue(v[i]);
         return `${s}]`;
       }
       if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
@@ -34,7 +42,7 @@ export function canonicalKey(v: unknown): string {
         for (const k of keys) {
           const x = (v as Record<string, unknown>)[k];
           if (x === undefined) continue; // as in JSON: an undefined field is an absent field
-          s += `${first ? "" : ","}${JSON.stringify(k)}:${canonicalKey(x)}`;
+          s += `${first ? "" : ","}${JSON.stringify(k)}:${canonicalValue(x)}`;
           first = false;
         }
         return `${s}}`;
@@ -47,7 +55,7 @@ export function canonicalKey(v: unknown): string {
 
 /** The key value back from its canonical form. */
 export function decodeKey(canonical: string): unknown {
-  return JSON.parse(canonical);
+  return canonical.charCodeAt(0) === 34 /* " */ ? canonical.slice(1) : JSON.parse(canonical);
 }
 
 /** 32-bit hash of a canonical key (unsigned). */
@@ -73,5 +81,6 @@ export function partitionOf(canonical: string, numShards: number): number {
 
 /** A short, printable preview of a canonical key for error messages. */
 export function keyPreview(canonical: string, max = 80): string {
-  return canonical.length > max ? `${canonical.slice(0, max - 1)}…` : canonical;
+  const shown = canonical.charCodeAt(0) === 34 ? JSON.stringify(canonical.slice(1, max + 1)) : canonical;
+  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
 }

@@ -64,12 +64,15 @@ export class SpillWriter {
     const ranges: number[] = [];
     let offset = 0;
     try {
-      for (const entries of buffers) {
-        if (entries.length === 0) {
+      // Blocks compress concurrently on libuv's pool; they are written in partition order.
+      const blocks = await Promise.all(buffers.map((entries) => (entries.length === 0 ? undefined : encodeBlock(entries))));
+      for (let p = 0; p < buffers.length; p++) {
+        const entries = buffers[p]!;
+        const block = blocks[p];
+        if (!block) {
           ranges.push(offset, 0, 0, 0);
           continue;
         }
-        const block = await encodeBlock(entries);
         let mem = 0;
         for (const e of entries) mem += entryBytes(e);
         ranges.push(offset, block.length, entries.length, mem);
