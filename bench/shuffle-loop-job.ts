@@ -39,7 +39,7 @@ for (const name of files) {
         text += "\n";
       } else counts.set(d.domain, (counts.get(d.domain) ?? 0) + 1);
     }
-    if (out && text && !out.write(text)) await new Promise((r) => out.once("drain", r));
+    if (out && text && !out.write(text)) await new Promise<void>((r) => out.once("drain", () => r()));
   };
   for await (const chunk of gunzip as AsyncIterable<Buffer>) {
     const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
