@@ -13,3 +13,18 @@ export function sha256(data: string | Uint8Array): string {
 export function contentHash(value: unknown): string {
   return sha256(serialize(value)).slice(0, 16);
 }
+
+/**
+ * murmur3's 32-bit finalizer: mixes every input bit into every output bit (unsigned result).
+ * Used by the shuffle's key hash and the feed's window permutation.
+ *
+ * @example fmix32(1) // 1364076727
+ */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -13,6 +13,8 @@
  * every thread, machine and Node version; partition = hash mod numShards.
  */
 
+import { fmix32 } from "../core/hash.js";
+
 /** Canonical form of a key; throws a TypeError naming what is not allowed. */
 export function canonicalKey(v: unknown): string {
   return typeof v === "string" ? `"${v}` : canonicalValue(v);
@@ -65,13 +67,8 @@ export function hashKey(canonical: string): number {
     h ^= canonical.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  // murmur3 fmix32: spreads the low bits so `mod numShards` is even.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  // Spreads the low bits so `mod numShards` is even.
+  return fmix32(h);
 }
 
 /** The partition (0 ≤ p < numShards) of a canonical key. */

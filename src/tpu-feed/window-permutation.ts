@@ -12,14 +12,9 @@
  * below 2^-20 for blocks of up to 4,096 windows and does not matter for shuffling.)
  */
 
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { fmix32 } from "../core/hash.js";
+
+export { fmix32 };
 
 export function mix(h: number, x: number): number {
   return fmix32((h ^ x) >>> 0);
