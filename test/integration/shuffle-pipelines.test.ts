@@ -204,6 +204,7 @@ describe("skew, failures and scratch space", () => {
       expect(failed.run.stderr).toContain(`doc ${docs[docs.length - 5]!.id} is cursed`);
       expect(failed.tree.size).toBe(0);
       expect(fs.readdirSync(scratch)).toEqual([]);
+      fs.rmdirSync(scratch);
     }
   });
 });
