@@ -92,7 +92,7 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   let rows: unknown[] | undefined;
 
   for (const stage of plan.stages) {
-    const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o.resume);
+    const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint, memoryBytes: o.memoryBytes }, o.resume);
     progress.stageStart(stage, planned.totalShards, planned.skipped.length);
     const ext = stage.sink && sinkExtension(stage.sink.kind);
     const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;

@@ -4,7 +4,15 @@ import type { FileRef } from "../core/types.js";
 /** The input of one task: a slice of an in-memory list, or files (local paths or URIs). */
 export type TaskInput =
   | { readonly kind: "list"; readonly start: number; readonly end: number }
-  | { readonly kind: "files"; readonly root: string; readonly files: readonly FileRef[] };
+  | { readonly kind: "files"; readonly root: string; readonly files: readonly FileRef[]; readonly rowGroups?: RowGroupRange };
+
+/** Row groups `start`…`end - 1` of a Parquet file: one shard of a file split by row group. */
+export interface RowGroupRange {
+  readonly start: number;
+  readonly end: number;
+  /** Rows in the file before row group `start`, so rows keep their 1-based number in the file. */
+  readonly firstRow: number;
+}
 
 /**
  * One task: plain, serializable data. Nothing in it depends on the driver's process, so the
@@ -28,6 +36,8 @@ export interface TaskSpec {
    */
   readonly outputGenerations?: Readonly<Record<string, string>>;
   readonly attempt: number;
+  /** Memory budget of the task in bytes (`--memory`); sizes the batches writers and readers buffer. */
+  readonly memoryBytes?: number;
 }
 
 /** Rows that left each step of the stage, in step order (source first). */

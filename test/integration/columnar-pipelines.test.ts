@@ -118,6 +118,84 @@ describe("Parquet files through the CLI (JSONL → Parquet → JSONL)", () => {
   });
 });
 
+describe("Parquet files split into shards by row group", () => {
+  let dir: string;
+  let duckRows: Record<string, unknown>[][];
+  /** Rows per row group of each file, as DuckDB's parquet_metadata reports them. */
+  let groupRows: number[][];
+  beforeAll(async () => {
+    // Two files DuckDB writes with several row groups (nested, null-heavy, unicode), one with one.
+    dir = tempDir("sirocco-pq-split-");
+    const con = await (await DuckDBInstance.create(":memory:")).connect();
+    try {
+      const select = (from: number, n: number) =>
+        `SELECT i::BIGINT AS id, CASE WHEN i % 3 = 0 THEN NULL ELSE 'ñ-' || i || '-🎉' END AS s, i / 8 AS f, ` +
+        `CASE WHEN i % 4 = 0 THEN NULL ELSE {'k': i % 7, 'l': [i, NULL, i + 1]} END AS o FROM range(${from}, ${from + n}) t(i)`;
+      await con.run(`COPY (${select(0, 5000)}) TO '${dir}/a.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1024, COMPRESSION zstd)`);
+      await con.run(`COPY (${select(5000, 2500)}) TO '${dir}/b.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1000, COMPRESSION snappy)`);
+      await con.run(`COPY (${select(7500, 300)}) TO '${dir}/c.parquet' (FORMAT parquet)`);
+      duckRows = [];
+      groupRows = [];
+      for (const f of ["a", "b", "c"]) {
+        const meta = (await con.runAndReadAll(`SELECT DISTINCT row_group_id::INT AS g, row_group_num_rows::INT AS n FROM parquet_metadata('${dir}/${f}.parquet') ORDER BY 1`)).getRowObjectsJS();
+        groupRows.push(meta.map((m) => Number(m.n)));
+        const got = (await con.runAndReadAll(`SELECT to_json(t)::VARCHAR AS j FROM read_parquet('${dir}/${f}.parquet') t`)).getRowObjectsJS();
+        duckRows.push(got.map((r) => JSON.parse(String(r.j)) as Record<string, unknown>));
+      }
+    } finally {
+      con.closeSync();
+    }
+  });
+
+  /** Rows of every output file, in shard order. */
+  async function rowsInOrder(outDir: string): Promise<{ names: string[]; rows: Record<string, unknown>[] }> {
+    const names = (await fsp.readdir(outDir)).sort();
+    const rows: Record<string, unknown>[] = [];
+    for (const n of names) rows.push(...jsonLines<Record<string, unknown>>(await readText(path.join(outDir, n))));
+    return { names, rows };
+  }
+
+  it("gives the same rows, in the same order, split by row group as whole, on every executor; shards numbered by file then row group", async () => {
+    const whole = await onEveryExecutor("parquet-split", { inDir: dir, extra: "whole" });
+    const split = await onEveryExecutor("parquet-split", { inDir: dir, extra: "split" });
+    const w = await rowsInOrder(whole[0]!.outDir);
+    const s = await rowsInOrder(split[0]!.outDir);
+    expect(w.names).toEqual([0, 1, 2].map((i) => `part-${String(i).padStart(5, "0")}-of-00003.jsonl`));
+    // One shard per row group, numbered by file, then row group.
+    const total = groupRows.flat().length;
+    expect(groupRows[0]!.length).toBeGreaterThan(1);
+    expect(groupRows[1]!.length).toBeGreaterThan(1);
+    const pad = (n: number) => String(n).padStart(5, "0");
+    expect(s.names).toEqual(Array.from({ length: total }, (_, i) => `part-${pad(i)}-of-${pad(total)}.jsonl`));
+    let shard = 0;
+    let first = 0;
+    for (const groups of groupRows) {
+      for (const n of groups) {
+        const rows = jsonLines<{ id: number }>(await readText(path.join(split[0]!.outDir, `part-${pad(shard++)}-of-${pad(total)}.jsonl`)));
+        expect(rows.map((r) => r.id)).toEqual(Array.from({ length: n }, (_, i) => first + i));
+        first += n;
+      }
+    }
+    expect(s.rows).toEqual(w.rows);
+    expect(w.rows).toEqual(duckRows.flat());
+  });
+
+  it("pushes a projection into each row-group shard", async () => {
+    const runs = await onEveryExecutor("parquet-split", { inDir: dir, extra: "split:o,id" });
+    const got = await rowsInOrder(runs[0]!.outDir);
+    expect(got.rows).toEqual(duckRows.flat().map((r) => ({ id: r.id, o: r.o })));
+  });
+
+  it("an error in a row-group shard names the file and the row's number in the whole file", async () => {
+    for (const executor of EXECUTORS) {
+      const run = await runFixture("parquet-split", { inDir: dir, outDir: tempDir(`sirocco-out-${executor}-`), extra: "split-fail:3100", executor });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain("row 3100 is bad");
+      expect(run.stderr).toMatch(/a\.parquet.*line 3101|a\.parquet:3101/);
+    }
+  });
+});
+
 describe("Arrow IPC files through the CLI (JSONL → Arrow → JSONL)", () => {
   it("writes identical Arrow files on every executor and reads them back exactly", async () => {
     const written = await onEveryExecutor("to-columnar", { inDir: corpusDir, extra: "arrow" });
