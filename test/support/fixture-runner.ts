@@ -22,7 +22,7 @@ export interface FixtureRun {
  */
 export function runFixture(
   kase: string,
-  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[] },
+  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[]; timeoutMs?: number },
 ): Promise<FixtureRun> {
   const argv = [
     BIN,
@@ -46,7 +46,7 @@ export function runFixture(
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), args.timeoutMs ?? 90_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);

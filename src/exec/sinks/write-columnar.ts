@@ -56,13 +56,16 @@ export async function writeColumnarSink(chunks: AsyncIterable<Chunk>, reopen: ()
   }
 
   const schema = f.schema ?? inferArrowSchema(firstRows);
+  // The encoder holds one row group until it is flushed: keep it within a quarter of the budget.
+  const rowBytes = Math.max(1, approxRowsBytes(firstRows) / Math.max(1, firstRows.length));
+  const groupRows = Math.max(1024, Math.min(maxRows, Math.floor(t.memoryBytes / 4 / rowBytes)));
   async function* all(): AsyncGenerator<unknown[]> {
     yield firstRows;
     yield second.value as unknown[];
     yield* batches;
   }
   try {
-    return await writeStreaming(all(), schema, f, t, outputPath, !f.schema);
+    return await writeStreaming(all(), schema, f, t, outputPath, groupRows, !f.schema);
   } catch (e) {
     if (!(e instanceof SchemaOutgrown)) throw e;
   }
@@ -70,12 +73,12 @@ export async function writeColumnarSink(chunks: AsyncIterable<Chunk>, reopen: ()
   // Pass 1: the schema of every row of the shard; pass 2: write with it.
   const acc = new SchemaAccumulator();
   for await (const rows of rowBatches(reopen(), batchBytes, maxRows)) acc.observe(rows);
-  return writeStreaming(rowBatches(reopen(), batchBytes, maxRows), acc.schema(), f, t, outputPath, false);
+  return writeStreaming(rowBatches(reopen(), batchBytes, maxRows), acc.schema(), f, t, outputPath, groupRows, false);
 }
 
-async function writeStreaming(batches: AsyncIterable<unknown[]>, schema: Schema, f: ColumnarSinkFormat, t: ColumnarTarget, outputPath: string, mayOutgrow: boolean): Promise<number> {
+async function writeStreaming(batches: AsyncIterable<unknown[]>, schema: Schema, f: ColumnarSinkFormat, t: ColumnarTarget, outputPath: string, groupRows: number, mayOutgrow: boolean): Promise<number> {
   return writeCommitted(outputPath, t.tempTag, t.ifGeneration, async (writer) => {
-    const enc = f.format === "parquet" ? new ParquetStreamWriter({ compression: f.compression, rowGroupRows: f.rowGroupRows }, (b) => writer.write(asBuffer(b))) : new ArrowFileStreamWriter(writer);
+    const enc = f.format === "parquet" ? new ParquetStreamWriter({ compression: f.compression, rowGroupRows: groupRows }, (b) => writer.write(asBuffer(b))) : new ArrowFileStreamWriter(writer);
     try {
       for await (const rows of batches) {
         let table: Table;
