@@ -1,5 +1,6 @@
 import type { SerializedError } from "../core/errors.js";
 import type { FileRef } from "../core/types.js";
+import type { SharedRowBatch } from "./shared-rows.js";
 
 /** The input of one task: a slice of an in-memory list, or files (local paths or URIs). */
 export type TaskInput =
@@ -52,6 +53,8 @@ export interface TaskResult {
   readonly outputs: string[];
   /** Rows returned to the driver when the stage has no sink. */
   readonly rows?: unknown[];
+  /** The same rows packed by a worker thread (Arrow IPC in shared memory); the executor unpacks them into `rows`. */
+  readonly sharedRows?: readonly SharedRowBatch[];
   readonly counters: Record<string, number>;
   readonly stats: TaskStats;
 }

@@ -11,6 +11,7 @@ import { makeCorpus, type CorpusDoc } from "../../scripts/make-corpus.js";
 import { EXECUTORS } from "../support/executors.js";
 import { jsonLines, readText, tempDir } from "../support/files.js";
 import { runFixture } from "../support/fixture-runner.js";
+import { collectRow } from "../fixtures/collect-row.js";
 
 type Doc = CorpusDoc;
 
@@ -192,6 +193,22 @@ describe("Parquet files split into shards by row group", () => {
       expect(run.code, run.stderr).toBe(1);
       expect(run.stderr).toContain("row 3100 is bad");
       expect(run.stderr).toMatch(/a\.parquet.*line 3101|a\.parquet:3101/);
+    }
+  });
+});
+
+describe("rows returned to the driver", () => {
+  it("are the same, key order and missing fields included, on every executor (threads: Arrow IPC in shared memory, cloned where Arrow is not exact)", async () => {
+    const want = JSON.stringify(Array.from({ length: 4000 }, (_, i) => collectRow(i)));
+    for (const executor of EXECUTORS) {
+      const run = await runFixture("collect-rows", { inDir: corpusDir, outDir: tempDir(`sirocco-out-${executor}-`), executor });
+      expect(run.code, run.stderr).toBe(0);
+      const got = JSON.stringify(run.result!.rows);
+      // Compared as JSON text: key order and missing fields count; on failure show only the first difference.
+      let at = 0;
+      while (at < got.length && got.charCodeAt(at) === want.charCodeAt(at)) at++;
+      if (at === got.length && got.length === want.length) at = -1;
+      expect(at === -1 && got.length === want.length, `${executor}: first difference at ${at}: ${got.slice(Math.max(0, at - 80), at + 80)}`).toBe(true);
     }
   });
 });

@@ -8,6 +8,7 @@ import type { RowsListener } from "../run-task.js";
 import type { TaskOutcome, TaskSpec } from "../task-spec.js";
 import type { Executor } from "./executor.js";
 import { progressChannelName } from "../progress-channel.js";
+import { unpackRows } from "../shared-rows.js";
 
 /** What every worker thread of a run is started with. */
 export interface ThreadWorkerData {
@@ -65,7 +66,12 @@ export class ThreadsExecutor implements Executor {
   async runTask(spec: TaskSpec): Promise<TaskOutcome> {
     try {
       if (this.poolError) throw this.poolError;
-      return (await this.pool.run(spec)) as TaskOutcome;
+      const outcome = (await this.pool.run(spec)) as TaskOutcome;
+      if (outcome.ok && outcome.result.sharedRows) {
+        const { sharedRows, ...rest } = outcome.result;
+        return { ok: true, result: { ...rest, rows: unpackRows(sharedRows) } };
+      }
+      return outcome;
     } catch (e) {
       const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}: ${(e as Error).message}`, { cause: e });
       return { ok: false, error: serializeError(lost), infra: true };
