@@ -106,4 +106,40 @@ describe("streaming columnar writes", () => {
     expect(table.batches.length).toBeGreaterThan(2);
     expect(arrowToRows(table)).toEqual(rows);
   });
+
+  it("a truncated or corrupt Parquet file fails its task naming the file (split or not), and nothing is written", async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => row(i));
+    const good = path.join(tmp.path, "in", "good.parquet");
+    fs.mkdirSync(path.dirname(good));
+    await run(Dataset.fromList(rows, { shards: 1 }).writeParquet(good, { rowGroupRows: 5000 }), LARGE);
+    const bytes = fs.readFileSync(good);
+    const truncated = path.join(tmp.path, "in", "truncated.parquet");
+    fs.writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));
+    const corrupt = path.join(tmp.path, "in", "corrupt.parquet");
+    const flipped = Buffer.from(bytes);
+    // Its footer (the file metadata) overwritten. (A corrupt data page makes parquet-wasm panic outside any promise: see README "Formats".)
+    for (let i = bytes.length - 60; i < bytes.length - 8; i++) flipped[i] = 0xff;
+    fs.writeFileSync(corrupt, flipped);
+    fs.rmSync(good);
+    for (const [file, message] of [
+      [truncated, `could not open ${truncated} as Parquet`],
+      [corrupt, `could not open ${corrupt} as Parquet`],
+    ] as const) {
+      for (const shardBytes of [undefined, 1]) {
+        const out = path.join(tmp.path, `out-${path.basename(file)}-${shardBytes ?? "whole"}`);
+        const err = await run(
+          Dataset.fromFiles(path.dirname(file), path.basename(file))
+            .loadParquet(shardBytes ? { shardBytes } : {})
+            .writeJsonl(`${out}/part-{shard}.jsonl`),
+          LARGE,
+        ).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, `${file} ${shardBytes}`).toBeInstanceOf(TaskError);
+        expect(String((err as Error).message)).toContain(message);
+        expect(fs.existsSync(out) ? fs.readdirSync(out).filter((f) => !f.startsWith(".")) : []).toEqual([]);
+      }
+    }
+  });
 });
