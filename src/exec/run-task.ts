@@ -16,6 +16,7 @@ import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
 import { writeColumnarSink } from "./sinks/write-columnar.js";
 import { writeJsonlSink } from "./sinks/write-jsonl.js";
+import { copyParquetTask, isParquetCopy } from "./sinks/copy-parquet.js";
 import { batchBytesFor, DEFAULT_TASK_MEMORY } from "./memory-budget.js";
 import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
 
@@ -98,6 +99,15 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
   };
 
   return withTaskContext(ctx, async () => {
+    if (isParquetCopy(stage)) {
+      // Parquet → Parquet with nothing in between: Arrow batches straight through, no rows.
+      const r = await copyParquetTask(stage, spec, onRows);
+      stats.stepRowsOut[0] = 1;
+      stats.stepRowsOut[1] = r.rows;
+      stats.rowsIn = r.rows;
+      stats.bytesWritten = r.bytes;
+      return { outputs: [spec.outputPath!], counters: counters.toJSON(), stats };
+    }
     const chunks = open();
 
     const outputs: string[] = [];

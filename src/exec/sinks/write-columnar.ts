@@ -58,7 +58,7 @@ export async function writeColumnarSink(chunks: AsyncIterable<Chunk>, reopen: ()
   const schema = f.schema ?? inferArrowSchema(firstRows);
   // The encoder holds one row group until it is flushed: keep it within a quarter of the budget.
   const rowBytes = Math.max(1, approxRowsBytes(firstRows) / Math.max(1, firstRows.length));
-  const groupRows = Math.max(1024, Math.min(maxRows, Math.floor(t.memoryBytes / 4 / rowBytes)));
+  const groupRows = Math.min(maxRows, Math.max(1024, Math.floor(t.memoryBytes / 4 / rowBytes)));
   async function* all(): AsyncGenerator<unknown[]> {
     yield firstRows;
     yield second.value as unknown[];
@@ -78,7 +78,7 @@ export async function writeColumnarSink(chunks: AsyncIterable<Chunk>, reopen: ()
 
 async function writeStreaming(batches: AsyncIterable<unknown[]>, schema: Schema, f: ColumnarSinkFormat, t: ColumnarTarget, outputPath: string, groupRows: number, mayOutgrow: boolean): Promise<number> {
   return writeCommitted(outputPath, t.tempTag, t.ifGeneration, async (writer) => {
-    const enc = f.format === "parquet" ? new ParquetStreamWriter({ compression: f.compression, rowGroupRows: groupRows }, (b) => writer.write(asBuffer(b))) : new ArrowFileStreamWriter(writer);
+    const enc = f.format === "parquet" ? new ParquetStreamWriter({ compression: f.compression, rowGroupRows: groupRows, rowGroupBytes: Math.floor(t.memoryBytes / 4) }, (b) => writer.write(asBuffer(b))) : new ArrowFileStreamWriter(writer);
     try {
       for await (const rows of batches) {
         let table: Table;

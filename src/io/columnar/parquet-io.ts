@@ -69,6 +69,15 @@ async function openParquet(path: string): Promise<pw.ParquetFile> {
  * @example for await (const t of readParquetRowGroups("in/a.parquet", { columns: ["id"] })) console.log(t.table.numRows)
  */
 export async function* readParquetRowGroups(path: string, opts: ParquetReadOptions = {}): AsyncGenerator<{ table: Table; rowGroup: number }> {
+  for await (const b of readParquetBatches(path, opts)) yield { table: tableFromIPC(b.batch.intoIPCStream()), rowGroup: b.rowGroup };
+}
+
+/**
+ * What {@link readParquetRowGroups} reads, as parquet-wasm record batches (still in WASM
+ * memory, never decoded into JS): for copying Parquet to Parquet without rows. The caller
+ * owns each batch (hand it to a writer, or `free()` it).
+ */
+export async function* readParquetBatches(path: string, opts: ParquetReadOptions = {}): AsyncGenerator<{ batch: pw.RecordBatch; rowGroup: number }> {
   const { columns } = opts;
   const file = await openParquet(path);
   try {
@@ -92,9 +101,7 @@ export async function* readParquetRowGroups(path: string, opts: ParquetReadOptio
       const batchSize = Math.max(256, Math.min(rows, Math.floor((opts.batchBytes ?? 64 * 2 ** 20) / Math.max(1, rowBytes))));
       try {
         const stream = await file.stream({ rowGroups: [g], batchSize, ...(columns ? { columns: [...columns] } : {}) });
-        for await (const rb of stream as unknown as AsyncIterable<pw.RecordBatch>) {
-          yield { table: tableFromIPC(rb.intoIPCStream()), rowGroup: g };
-        }
+        for await (const batch of stream as unknown as AsyncIterable<pw.RecordBatch>) yield { batch, rowGroup: g };
       } catch (e) {
         if (e instanceof InputError) throw e;
         throw new InputError(`could not read row group ${g} of ${path} (corrupt or truncated Parquet?): ${errorText(e)}`, { file: path }, { cause: e });
@@ -142,8 +149,10 @@ export class ParquetStreamWriter {
   private readonly done: Promise<void>;
   private failed: unknown;
 
-  constructor(opts: { compression: ParquetCompression; rowGroupRows: number }, sink: (bytes: Uint8Array) => Promise<void>) {
-    const props = new pw.WriterPropertiesBuilder().setCompression(CODECS[opts.compression]).setMaxRowGroupSize(opts.rowGroupRows).setCreatedBy("sirocco").build();
+  constructor(opts: { compression: ParquetCompression; rowGroupRows: number; rowGroupBytes?: number }, sink: (bytes: Uint8Array) => Promise<void>) {
+    let builder = new pw.WriterPropertiesBuilder().setCompression(CODECS[opts.compression]).setMaxRowGroupSize(opts.rowGroupRows).setCreatedBy("sirocco");
+    if (opts.rowGroupBytes !== undefined) builder = builder.setMaxRowGroupBytes(opts.rowGroupBytes);
+    const props = builder.build();
     const batches = new ReadableStream<pw.RecordBatch>(
       {
         pull: async (ctrl) => {
@@ -182,6 +191,13 @@ export class ParquetStreamWriter {
       w(b);
     } else this.queued.push(b);
     return taken;
+  }
+
+  /** Hands one parquet-wasm record batch to the encoder (which takes ownership); resolves when it has been taken. */
+  async writeBatch(batch: pw.RecordBatch): Promise<void> {
+    if (this.failed) await this.done;
+    await Promise.race([this.offer(batch), this.done]);
+    if (this.failed) await this.done;
   }
 
   /** Hands one table to the encoder; resolves when it has been taken (backpressure). */
