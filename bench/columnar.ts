@@ -6,7 +6,7 @@
  *    COPY … FORMAT parquet).
  * 2. Parquet → Parquet with a projection (3 of 5 columns): the corpus as 8 Parquet files
  *    (written by DuckDB, several row groups each); sirocco threads(2) with
- *    loadParquet({ columns }) vs DuckDB with 2 threads.
+ *    loadParquet({ columns }) vs DuckDB with 2 threads; zstd output, then snappy.
  *    Rows/s and MB/s (MB of input: uncompressed JSONL for 1, Parquet bytes for 2).
  * 3. Handing a ~64 MB batch of rows from a worker thread to the main thread: Arrow IPC in a
  *    SharedArrayBuffer vs structured clone of the row objects (and, for an honest end-to-end
@@ -55,11 +55,11 @@ interface Timing {
   otherCores?: number;
 }
 
-async function sirocco(mode: "jsonl" | "parquet", inDir: string): Promise<Timing & { report: ChildReport }> {
+async function sirocco(mode: "jsonl" | "parquet", inDir: string, codec = "zstd"): Promise<Timing & { report: ChildReport }> {
   const outDir = await fsp.mkdtemp(path.join(os.tmpdir(), "sirocco-bench-col-"));
   const before = cpuBusyMs();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/sirocco.mjs"), "run", path.join(BENCH, "columnar-job.ts"), mode, inDir, outDir, "2"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "bin/sirocco.mjs"), "run", path.join(BENCH, "columnar-job.ts"), mode, inDir, outDir, "2", codec], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   let stdout = "";
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (d: string) => (stdout += d));
@@ -209,6 +209,13 @@ async function main(): Promise<void> {
   const ratioB = bS.wallMs / bD.wallMs;
   log(`  sirocco / DuckDB time: ${ratioB.toFixed(2)}×  (target ≤ ${TARGET_DUCKDB_RATIO}×: ${ratioB <= TARGET_DUCKDB_RATIO ? "met" : "NOT met"})`);
   results.parquetToParquet = { siroccoMs: bS.wallMs, duckdbMs: bD.wallMs, rows: corpus.records, inputMB: pqBytes / 1e6, ratio: ratioB, siroccoOtherCores: bS.otherCores, duckdbOtherCores: bD.otherCores };
+  log("   the same with snappy on both sides (parquet-wasm's zstd runs in WASM, without SIMD)");
+  const cS = await rounds(() => sirocco("parquet", pqDir, "snappy"));
+  const cD = await rounds(() => duck(`COPY (SELECT id, domain, text FROM read_parquet('${pqDir}/*.parquet')) TO '${tmpOut}/c.parquet' (FORMAT parquet, COMPRESSION snappy)`));
+  line("sirocco threads(2), snappy", cS, corpus.records, pqBytes / 1e6);
+  line("DuckDB threads=2, snappy", cD, corpus.records, pqBytes / 1e6);
+  log(`  sirocco / DuckDB time: ${(cS.wallMs / cD.wallMs).toFixed(2)}×`);
+  results.parquetToParquetSnappy = { siroccoMs: cS.wallMs, duckdbMs: cD.wallMs, ratio: cS.wallMs / cD.wallMs, siroccoOtherCores: cS.otherCores, duckdbOtherCores: cD.otherCores };
   await fsp.rm(tmpOut, { recursive: true, force: true });
 
   log("\n3. A batch of rows from a worker thread to the main thread");
