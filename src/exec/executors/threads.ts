@@ -64,18 +64,20 @@ export class ThreadsExecutor implements Executor {
   }
 
   async runTask(spec: TaskSpec): Promise<TaskOutcome> {
+    let outcome: TaskOutcome;
     try {
       if (this.poolError) throw this.poolError;
-      const outcome = (await this.pool.run(spec)) as TaskOutcome;
-      if (outcome.ok && outcome.result.sharedRows) {
-        const { sharedRows, ...rest } = outcome.result;
-        return { ok: true, result: { ...rest, rows: unpackRows(sharedRows) } };
-      }
-      return outcome;
+      outcome = (await this.pool.run(spec)) as TaskOutcome;
     } catch (e) {
       const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}: ${(e as Error).message}`, { cause: e });
       return { ok: false, error: serializeError(lost), infra: true };
     }
+    if (outcome.ok && outcome.result.sharedRows) {
+      // Rows came as Arrow IPC in shared memory (see shared-rows.ts): decode them here.
+      const { sharedRows, ...rest } = outcome.result;
+      return { ok: true, result: { ...rest, rows: unpackRows(sharedRows) } };
+    }
+    return outcome;
   }
 
   private closing: Promise<void> | undefined;
