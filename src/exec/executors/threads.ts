@@ -69,7 +69,8 @@ export class ThreadsExecutor implements Executor {
       if (this.poolError) throw this.poolError;
       outcome = (await this.pool.run(spec)) as TaskOutcome;
     } catch (e) {
-      const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}: ${(e as Error).message}`, { cause: e });
+      const input = spec.input.kind === "files" && spec.input.files[0] ? ` (input ${spec.input.files[0].path})` : "";
+      const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}${input}: ${(e as Error).message}`, { cause: e });
       return { ok: false, error: serializeError(lost), infra: true };
     }
     if (outcome.ok && outcome.result.sharedRows) {
