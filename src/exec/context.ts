@@ -12,6 +12,11 @@ export class Counters {
     this.values.set(name, (this.values.get(name) ?? 0) + by);
   }
 
+  /** Forgets every count (a task that runs its steps a second time counts afresh). */
+  reset(): void {
+    this.values.clear();
+  }
+
   get(name: string): number {
     return this.values.get(name) ?? 0;
   }

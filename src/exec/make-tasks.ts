@@ -7,6 +7,7 @@ import { storeFor } from "../io/store-for.js";
 import { defaultListShards } from "../plan/nodes.js";
 import type { Stage } from "../plan/stage.js";
 import { rebase } from "./sinks/map-files.js";
+import { splitParquetByRowGroup } from "./split-row-groups.js";
 import type { MapOutput, TaskInput, TaskSpec } from "./task-spec.js";
 
 export interface PlannedStage {
@@ -23,6 +24,7 @@ export interface TaskIds {
   runId: string;
   runIndex: number;
   fingerprint: string;
+  memoryBytes?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface TaskIds {
  * write one file, and leaves out shards whose output exists when skipping is on.
  */
 export async function makeTasks(stage: Stage, ids: TaskIds, resume: boolean, shuffle?: { partitions: number; maps: readonly MapOutput[] }): Promise<PlannedStage> {
-  const inputs = await stageInputs(stage, shuffle);
+  const inputs = await splitParquetByRowGroup(stage, await stageInputs(stage, shuffle));
   const total = inputs.length;
   const outputFor = outputResolver(stage, inputs);
   const skip = resume || (stage.sink?.skipExisting ?? false);

@@ -18,6 +18,8 @@ import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
 import { writeColumnarSink } from "./sinks/write-columnar.js";
 import { writeJsonlSink } from "./sinks/write-jsonl.js";
+import { copyParquetTask, isParquetCopy } from "./sinks/copy-parquet.js";
+import { batchBytesFor, DEFAULT_TASK_MEMORY } from "./memory-budget.js";
 import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
 
 /** Reports rows as they leave the stage, for live progress. */
@@ -31,7 +33,8 @@ async function* sourceChunks(source: SourceNode | ShuffleSource, spec: TaskSpec,
   }
   if (input.kind === "shuffle") throw new PlanError(`task input is a shuffle partition but stage source is ${source.kind}`);
   if (input.kind === "files") {
-    yield { rows: input.files.map((f) => ({ path: f.path, size: f.size })), file: input.files[0]?.path };
+    const rowGroups = input.rowGroups;
+    yield { rows: input.files.map((f) => (rowGroups ? { path: f.path, size: f.size, rowGroups } : { path: f.path, size: f.size })), file: input.files[0]?.path };
     return;
   }
   if (source.kind !== "fromList") throw new PlanError(`task input is a list slice but stage source is ${source.kind}`);
@@ -48,10 +51,10 @@ async function* counted(input: AsyncIterable<Chunk>, stats: TaskStats, step: num
   }
 }
 
-function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats): AsyncIterable<Chunk> {
+function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number): AsyncIterable<Chunk> {
   switch (op.kind) {
     case "load":
-      if (op.format === "parquet" || op.format === "arrow") return loadColumnarStep(input, { format: op.format, ...(op.columns ? { columns: op.columns } : {}) });
+      if (op.format === "parquet" || op.format === "arrow") return loadColumnarStep(input, { format: op.format, batchBytes: batchBytesFor(memoryBytes), ...(op.columns ? { columns: op.columns } : {}) });
       return loadStep(input, { format: op.format as "jsonl" | "text", onBadLine: op.onBadLine, onMalformed: () => stats.malformedLines++ });
     case "map":
       return mapStep(input, op.fn as (r: unknown) => unknown, "map");
@@ -85,12 +88,34 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
   const ctx: TaskContext = { counters, shard, attempt: spec.attempt };
   const stats: TaskStats = { rowsIn: 0, stepRowsOut: new Array<number>(stage.ops.length + 1).fill(0), malformedLines: 0, bytesWritten: 0 };
 
-  return withTaskContext(ctx, async () => {
+  const memoryBytes = spec.memoryBytes ?? DEFAULT_TASK_MEMORY;
+  const open = (): AsyncIterable<Chunk> => {
     let chunks: AsyncIterable<Chunk> = counted(sourceChunks(stage.source, spec, stats), stats, 0, stage.ops.length === 0 ? onRows : undefined);
     stage.ops.forEach((op, i) => {
       const last = i === stage.ops.length - 1;
-      chunks = counted(applyStep(chunks, op, shard, stats), stats, i + 1, last ? onRows : undefined);
+      chunks = counted(applyStep(chunks, op, shard, stats, memoryBytes), stats, i + 1, last ? onRows : undefined);
     });
+    return chunks;
+  };
+  /** Runs the stage's steps again from the start (a sink's second pass): counts restart. */
+  const reopen = (): AsyncIterable<Chunk> => {
+    stats.stepRowsOut.fill(0);
+    stats.malformedLines = 0;
+    counters.reset();
+    return open();
+  };
+
+  return withTaskContext(ctx, async () => {
+    if (isParquetCopy(stage)) {
+      // Parquet → Parquet with nothing in between: Arrow batches straight through, no rows.
+      const r = await copyParquetTask(stage, spec, onRows);
+      stats.stepRowsOut[0] = 1;
+      stats.stepRowsOut[1] = r.rows;
+      stats.rowsIn = r.rows;
+      stats.bytesWritten = r.bytes;
+      return { outputs: [spec.outputPath!], counters: counters.toJSON(), stats };
+    }
+    const chunks = open();
 
     const outputs: string[] = [];
     let rows: unknown[] | undefined;
@@ -108,7 +133,8 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
       outputs.push(spec.outputPath!);
     } else if (sink.kind === "writeParquet" || sink.kind === "writeArrow") {
       const format = sink.kind === "writeParquet" ? { format: "parquet" as const, compression: sink.compression, rowGroupRows: sink.rowGroupRows, schema: sink.schema } : { format: "arrow" as const, schema: sink.schema };
-      stats.bytesWritten = await writeColumnarSink(chunks, format, spec.outputPath, spec.runId, spec.outputPath === undefined ? undefined : spec.outputGenerations?.[spec.outputPath]);
+      const ifGeneration = spec.outputPath === undefined ? undefined : spec.outputGenerations?.[spec.outputPath];
+      stats.bytesWritten = await writeColumnarSink(chunks, reopen, format, { outputPath: spec.outputPath, tempTag: spec.runId, ifGeneration, memoryBytes });
       outputs.push(spec.outputPath!);
     } else if (sink.kind !== "mapFiles") {
       const ext = sinkExtension(sink.kind);

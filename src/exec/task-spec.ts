@@ -1,11 +1,20 @@
 import type { SerializedError } from "../core/errors.js";
 import type { FileRef } from "../core/types.js";
+import type { SharedRowBatch } from "./shared-rows.js";
 
 /** The input of one task: a slice of an in-memory list, or files (local paths or URIs). */
 export type TaskInput =
   | { readonly kind: "list"; readonly start: number; readonly end: number }
-  | { readonly kind: "files"; readonly root: string; readonly files: readonly FileRef[] }
+  | { readonly kind: "files"; readonly root: string; readonly files: readonly FileRef[]; readonly rowGroups?: RowGroupRange }
   | ShuffleTaskInput;
+
+/** Row groups `start`…`end - 1` of a Parquet file: one shard of a file split by row group. */
+export interface RowGroupRange {
+  readonly start: number;
+  readonly end: number;
+  /** Rows in the file before row group `start`, so rows keep their 1-based number in the file. */
+  readonly firstRow: number;
+}
 
 /** What one map task of a shuffle left behind: the URI of its spill index. */
 export interface MapOutput {
@@ -49,7 +58,7 @@ export interface TaskSpec {
   readonly attempt: number;
   /** The run's scratch folder (local or gs://) for spill files, when the plan has a shuffle. */
   readonly scratch?: string;
-  /** The task's memory budget in bytes (`--memory`), which the shuffle's buffers respect. */
+  /** The task's memory budget in bytes (`--memory`): sizes the batches writers and readers buffer, and the shuffle's buffers. */
   readonly memoryBytes?: number;
   /** For a stage ending in a shuffle write: the number of target partitions. */
   readonly partitions?: number;
@@ -70,6 +79,8 @@ export interface TaskResult {
   readonly outputs: string[];
   /** Rows returned to the driver when the stage has no sink. */
   readonly rows?: unknown[];
+  /** The same rows packed by a worker thread (Arrow IPC in shared memory); the executor unpacks them into `rows`. */
+  readonly sharedRows?: readonly SharedRowBatch[];
   readonly counters: Record<string, number>;
   readonly stats: TaskStats;
   /** A shuffle-writing task: the URI of its spill index (the only attempt the driver uses). */

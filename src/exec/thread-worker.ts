@@ -6,7 +6,9 @@ import type { PlanNode } from "../plan/nodes.js";
 import type { PhysicalPlan } from "../plan/stage.js";
 import type { ThreadWorkerData } from "./executors/threads.js";
 import { progressChannelName } from "./progress-channel.js";
+import { batchBytesFor } from "./memory-budget.js";
 import { runTaskToOutcome } from "./run-task.js";
+import { packRows } from "./shared-rows.js";
 import { runtime } from "./runtime.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 
@@ -79,5 +81,10 @@ export default async function handle(spec: TaskSpec): Promise<TaskOutcome> {
     }
   });
   if (pending > 0) channel.postMessage(pending);
+  if (outcome.ok && outcome.result.rows) {
+    // Rows for the driver go as Arrow IPC in shared memory, not as cloned objects.
+    const { rows, ...rest } = outcome.result;
+    return { ok: true, result: { ...rest, sharedRows: packRows(rows, batchBytesFor(spec.memoryBytes)) } };
+  }
   return outcome;
 }

@@ -1,6 +1,6 @@
 import { Schema } from "apache-arrow";
 import { PlanError } from "../core/errors.js";
-import type { RunOptions } from "../core/options.js";
+import { parseBytes, type RunOptions } from "../core/options.js";
 import type { FileRef, MaybePromise, ShardInfo } from "../core/types.js";
 import { explainPlan } from "./explain.js";
 import { lineage, type BadLinePolicy, type ParquetCodec, type PlanNode, type SinkNode, type TokenizeNode, type TokenizerEncoding } from "./nodes.js";
@@ -111,13 +111,16 @@ export class Dataset<T> {
    * Reads each file as Parquet, one row group at a time, and emits one plain object per row
    * (see README "Formats" for the Arrow → JSON mapping). `columns` is pushed into the reader:
    * only those columns are decoded, and naming a column the file lacks fails the run naming
-   * the file and the columns it has.
+   * the file and the columns it has. A local file whose row groups hold more than `shardBytes`
+   * (default 128 MB, compressed; a number or "64MB") becomes several shards of consecutive
+   * row groups; the rows, and their order, are the same whatever the split.
    *
    * @example Dataset.fromFiles("in", "*.parquet").loadParquet<{ id: number }>({ columns: ["id"] })
    */
-  loadParquet<R = Record<string, unknown>>(this: Dataset<FileRef>, opts: { columns?: readonly string[] } = {}): Dataset<R> {
+  loadParquet<R = Record<string, unknown>>(this: Dataset<FileRef>, opts: { columns?: readonly string[]; shardBytes?: number | string } = {}): Dataset<R> {
     const columns = columnList("loadParquet", opts.columns);
-    return new Dataset<R>({ kind: "load", parent: this.node, format: "parquet", onBadLine: "error", ...(columns ? { columns } : {}) });
+    const shardBytes = opts.shardBytes === undefined ? undefined : parseBytes(opts.shardBytes, "loadParquet options.shardBytes");
+    return new Dataset<R>({ kind: "load", parent: this.node, format: "parquet", onBadLine: "error", ...(columns ? { columns } : {}), ...(shardBytes !== undefined ? { shardBytes } : {}) });
   }
 
   /**

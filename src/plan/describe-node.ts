@@ -44,7 +44,7 @@ export function nodeLabel(n: PlanNode): string {
     case "fromFiles":
       return `fromFiles(${JSON.stringify(n.root)}, ${JSON.stringify(n.pattern)}${n.allowEmpty ? ", allowEmpty" : ""})`;
     case "load":
-      return `${loadStepName(n)}(${n.onBadLine === "skip" ? "onBadLine=skip" : ""}${n.columns ? `columns=${JSON.stringify(n.columns)}` : ""})`;
+      return `${loadStepName(n)}(${n.onBadLine === "skip" ? "onBadLine=skip" : ""}${n.columns ? `columns=${JSON.stringify(n.columns)}` : ""}${n.shardBytes !== undefined ? ` shardBytes=${n.shardBytes}` : ""})`;
     case "map":
     case "flatMap":
     case "filter":

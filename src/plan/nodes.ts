@@ -36,6 +36,8 @@ export interface LoadNode {
   readonly onBadLine: BadLinePolicy;
   /** Columnar formats: only these columns are read (projection pushed into the reader). */
   readonly columns?: readonly string[];
+  /** Parquet: a file whose row groups hold more compressed bytes than this is split into several shards by row group. */
+  readonly shardBytes?: number;
 }
 
 /** The user-facing name of a load step: `loadJsonl`, `loadText`, `loadParquet`, `loadArrow`. */

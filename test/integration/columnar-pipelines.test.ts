@@ -11,6 +11,7 @@ import { makeCorpus, type CorpusDoc } from "../../scripts/make-corpus.js";
 import { EXECUTORS } from "../support/executors.js";
 import { jsonLines, readText, tempDir } from "../support/files.js";
 import { runFixture } from "../support/fixture-runner.js";
+import { collectRow } from "../fixtures/collect-row.js";
 
 type Doc = CorpusDoc;
 
@@ -115,6 +116,121 @@ describe("Parquet files through the CLI (JSONL → Parquet → JSONL)", () => {
     expect(first.code).toBe(0);
     const runs = await onEveryExecutor("from-columnar", { inDir: dir, extra: "parquet:id,nope", expectCode: 1 });
     for (const { run } of runs) expect(run.stderr).toMatch(/\.parquet has no column "nope"; it has "id", "domain", "ratio", "meta", "note"/);
+  });
+});
+
+describe("Parquet files split into shards by row group", () => {
+  let dir: string;
+  let duckRows: Record<string, unknown>[][];
+  /** Rows per row group of each file, as DuckDB's parquet_metadata reports them. */
+  let groupRows: number[][];
+  beforeAll(async () => {
+    // Two files DuckDB writes with several row groups (nested, null-heavy, unicode), one with one.
+    dir = tempDir("sirocco-pq-split-");
+    const con = await (await DuckDBInstance.create(":memory:")).connect();
+    try {
+      const select = (from: number, n: number) =>
+        `SELECT i::BIGINT AS id, CASE WHEN i % 3 = 0 THEN NULL ELSE 'ñ-' || i || '-🎉' END AS s, i / 8 AS f, ` +
+        `CASE WHEN i % 4 = 0 THEN NULL ELSE {'k': i % 7, 'l': [i, NULL, i + 1]} END AS o FROM range(${from}, ${from + n}) t(i)`;
+      await con.run(`COPY (${select(0, 5000)}) TO '${dir}/a.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1024, COMPRESSION zstd)`);
+      await con.run(`COPY (${select(5000, 2500)}) TO '${dir}/b.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1000, COMPRESSION snappy)`);
+      await con.run(`COPY (${select(7500, 300)}) TO '${dir}/c.parquet' (FORMAT parquet)`);
+      duckRows = [];
+      groupRows = [];
+      for (const f of ["a", "b", "c"]) {
+        const meta = (await con.runAndReadAll(`SELECT DISTINCT row_group_id::INT AS g, row_group_num_rows::INT AS n FROM parquet_metadata('${dir}/${f}.parquet') ORDER BY 1`)).getRowObjectsJS();
+        groupRows.push(meta.map((m) => Number(m.n)));
+        const got = (await con.runAndReadAll(`SELECT to_json(t)::VARCHAR AS j FROM read_parquet('${dir}/${f}.parquet') t`)).getRowObjectsJS();
+        duckRows.push(got.map((r) => JSON.parse(String(r.j)) as Record<string, unknown>));
+      }
+    } finally {
+      con.closeSync();
+    }
+  });
+
+  /** Rows of every output file, in shard order. */
+  async function rowsInOrder(outDir: string): Promise<{ names: string[]; rows: Record<string, unknown>[] }> {
+    const names = (await fsp.readdir(outDir)).sort();
+    const rows: Record<string, unknown>[] = [];
+    for (const n of names) rows.push(...jsonLines<Record<string, unknown>>(await readText(path.join(outDir, n))));
+    return { names, rows };
+  }
+
+  it("gives the same rows, in the same order, split by row group as whole, on every executor; shards numbered by file then row group", async () => {
+    const whole = await onEveryExecutor("parquet-split", { inDir: dir, extra: "whole" });
+    const split = await onEveryExecutor("parquet-split", { inDir: dir, extra: "split" });
+    const w = await rowsInOrder(whole[0]!.outDir);
+    const s = await rowsInOrder(split[0]!.outDir);
+    expect(w.names).toEqual([0, 1, 2].map((i) => `part-${String(i).padStart(5, "0")}-of-00003.jsonl`));
+    // One shard per row group, numbered by file, then row group.
+    const total = groupRows.flat().length;
+    expect(groupRows[0]!.length).toBeGreaterThan(1);
+    expect(groupRows[1]!.length).toBeGreaterThan(1);
+    const pad = (n: number) => String(n).padStart(5, "0");
+    expect(s.names).toEqual(Array.from({ length: total }, (_, i) => `part-${pad(i)}-of-${pad(total)}.jsonl`));
+    let shard = 0;
+    let first = 0;
+    for (const groups of groupRows) {
+      for (const n of groups) {
+        const rows = jsonLines<{ id: number }>(await readText(path.join(split[0]!.outDir, `part-${pad(shard++)}-of-${pad(total)}.jsonl`)));
+        expect(rows.map((r) => r.id)).toEqual(Array.from({ length: n }, (_, i) => first + i));
+        first += n;
+      }
+    }
+    expect(s.rows).toEqual(w.rows);
+    expect(w.rows).toEqual(duckRows.flat());
+  });
+
+  it("pushes a projection into each row-group shard", async () => {
+    const runs = await onEveryExecutor("parquet-split", { inDir: dir, extra: "split:o,id" });
+    const got = await rowsInOrder(runs[0]!.outDir);
+    expect(got.rows).toEqual(duckRows.flat().map((r) => ({ id: r.id, o: r.o })));
+  });
+
+  it("Parquet → Parquet with nothing in between keeps the input's values and types exactly, split or not, identical on every executor", async () => {
+    const con = await (await DuckDBInstance.create(":memory:")).connect();
+    try {
+      const q = async (sql: string) => (await con.runAndReadAll(sql)).getRowObjectsJson();
+      const input = `read_parquet(['${dir}/a.parquet', '${dir}/b.parquet', '${dir}/c.parquet'])`;
+      for (const extra of ["whole", "split", "split:o,id"]) {
+        const runs = await onEveryExecutor("parquet-copy", { inDir: dir, extra });
+        const out = `read_parquet('${runs[0]!.outDir}/*.parquet')`;
+        const cols = extra.endsWith("o,id") ? "id, o" : "*";
+        expect(await q(`SELECT ${cols} FROM ${out} ORDER BY id`), extra).toEqual(await q(`SELECT ${cols} FROM ${input} ORDER BY id`));
+        expect(await q(`DESCRIBE SELECT ${cols} FROM ${out}`), extra).toEqual(await q(`DESCRIBE SELECT ${cols} FROM ${input}`));
+        expect(runs[0]!.files.size, extra).toBe(extra === "whole" ? 3 : groupRows.flat().length);
+        // rowGroupRows: 700 holds in the copy too
+        const groups = await q(`SELECT max(row_group_num_rows)::INT AS m FROM parquet_metadata('${runs[0]!.outDir}/*.parquet')`);
+        expect(groups[0]!.m).toBeLessThanOrEqual(700);
+      }
+    } finally {
+      con.closeSync();
+    }
+  });
+
+  it("an error in a row-group shard names the file and the row's number in the whole file", async () => {
+    for (const executor of EXECUTORS) {
+      const run = await runFixture("parquet-split", { inDir: dir, outDir: tempDir(`sirocco-out-${executor}-`), extra: "split-fail:3100", executor });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain("row 3100 is bad");
+      expect(run.stderr).toMatch(/a\.parquet.*line 3101|a\.parquet:3101/);
+    }
+  });
+});
+
+describe("rows returned to the driver", () => {
+  it("are the same, key order and missing fields included, on every executor (threads: Arrow IPC in shared memory, cloned where Arrow is not exact)", async () => {
+    const want = JSON.stringify(Array.from({ length: 4000 }, (_, i) => collectRow(i)));
+    for (const executor of EXECUTORS) {
+      const run = await runFixture("collect-rows", { inDir: corpusDir, outDir: tempDir(`sirocco-out-${executor}-`), executor });
+      expect(run.code, run.stderr).toBe(0);
+      const got = JSON.stringify(run.result!.rows);
+      // Compared as JSON text: key order and missing fields count; on failure show only the first difference.
+      let at = 0;
+      while (at < got.length && got.charCodeAt(at) === want.charCodeAt(at)) at++;
+      if (at === got.length && got.length === want.length) at = -1;
+      expect(at === -1 && got.length === want.length, `${executor}: first difference at ${at}: ${got.slice(Math.max(0, at - 80), at + 80)}`).toBe(true);
+    }
   });
 });
 

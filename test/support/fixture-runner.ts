@@ -22,7 +22,7 @@ export interface FixtureRun {
  */
 export function runFixture(
   kase: string,
-  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[]; script?: string },
+  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[]; script?: string; timeoutMs?: number },
 ): Promise<FixtureRun> {
   const argv = [
     BIN,
@@ -44,9 +44,12 @@ export function runFixture(
     const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+    // Decode as a stream: a multi-byte character split between two chunks must not become U+FFFD.
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => (stdout += d));
+    child.stderr.on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), args.timeoutMs ?? 90_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);

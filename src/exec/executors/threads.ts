@@ -8,6 +8,7 @@ import type { RowsListener } from "../run-task.js";
 import type { TaskOutcome, TaskSpec } from "../task-spec.js";
 import type { Executor } from "./executor.js";
 import { progressChannelName } from "../progress-channel.js";
+import { unpackRows } from "../shared-rows.js";
 
 /** What every worker thread of a run is started with. */
 export interface ThreadWorkerData {
@@ -63,13 +64,21 @@ export class ThreadsExecutor implements Executor {
   }
 
   async runTask(spec: TaskSpec): Promise<TaskOutcome> {
+    let outcome: TaskOutcome;
     try {
       if (this.poolError) throw this.poolError;
-      return (await this.pool.run(spec)) as TaskOutcome;
+      outcome = (await this.pool.run(spec)) as TaskOutcome;
     } catch (e) {
-      const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}: ${(e as Error).message}`, { cause: e });
+      const input = spec.input.kind === "files" && spec.input.files[0] ? ` (input ${spec.input.files[0].path})` : "";
+      const lost = new WorkerLostError(`worker thread died while running shard ${spec.shard + 1}/${spec.totalShards}${input}: ${(e as Error).message}`, { cause: e });
       return { ok: false, error: serializeError(lost), infra: true };
     }
+    if (outcome.ok && outcome.result.sharedRows) {
+      // Rows came as Arrow IPC in shared memory (see shared-rows.ts): decode them here.
+      const { sharedRows, ...rest } = outcome.result;
+      return { ok: true, result: { ...rest, rows: unpackRows(sharedRows) } };
+    }
+    return outcome;
   }
 
   private closing: Promise<void> | undefined;

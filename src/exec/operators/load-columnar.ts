@@ -9,13 +9,16 @@ export interface LoadColumnarOptions {
   format: "parquet" | "arrow";
   /** Only these columns (Parquet: pushed into the reader; Arrow: selected from each batch). */
   columns?: readonly string[];
+  /** Bytes one decoded batch may take (from the task's memory budget). */
+  batchBytes?: number;
 }
 
 /**
  * `loadParquet()` / `loadArrow()`: each input row is a FileRef; reads the file one row
  * group (Parquet) or record batch (Arrow) at a time and emits its rows as plain objects in
  * chunks of about a thousand. Each row's "line" is its 1-based row number in the file, so
- * errors in later steps name file and row.
+ * errors in later steps name file and row. A FileRef carrying `rowGroups` (a Parquet file split
+ * into several shards) reads only those row groups, numbering rows from `firstRow + 1`.
  */
 export async function* loadColumnarStep(input: AsyncIterable<Chunk>, o: LoadColumnarOptions): AsyncGenerator<Chunk> {
   const step = o.format === "parquet" ? "loadParquet" : "loadArrow";
@@ -25,8 +28,9 @@ export async function* loadColumnarStep(input: AsyncIterable<Chunk>, o: LoadColu
       if (typeof path !== "string") {
         throw new InputError(`${step}() expects FileRef rows ({ path, size }) from Dataset.fromFiles, got ${JSON.stringify(ref)?.slice(0, 100)}`);
       }
-      let rowNumber = 1;
-      const tables: AsyncIterable<Table> = o.format === "parquet" ? parquetTables(path, o.columns) : arrowTables(path, o.columns);
+      const rowGroups = (ref as { rowGroups?: { start: number; end: number; firstRow: number } }).rowGroups;
+      let rowNumber = (rowGroups?.firstRow ?? 0) + 1;
+      const tables: AsyncIterable<Table> = o.format === "parquet" ? parquetTables(path, o.columns, rowGroups, o.batchBytes) : arrowTables(path, o.columns);
       for await (const table of tables) {
         for (let start = 0; start < table.numRows; start += CHUNK_ROWS) {
           const rows = arrowToRows(table.slice(start, Math.min(table.numRows, start + CHUNK_ROWS)));
@@ -39,8 +43,8 @@ export async function* loadColumnarStep(input: AsyncIterable<Chunk>, o: LoadColu
   }
 }
 
-async function* parquetTables(path: string, columns: readonly string[] | undefined): AsyncGenerator<Table> {
-  for await (const g of readParquetRowGroups(path, columns)) yield g.table;
+async function* parquetTables(path: string, columns: readonly string[] | undefined, rowGroups: { start: number; end: number } | undefined, batchBytes: number | undefined): AsyncGenerator<Table> {
+  for await (const g of readParquetRowGroups(path, { columns, rowGroups, batchBytes })) yield g.table;
 }
 
 async function* arrowTables(path: string, columns: readonly string[] | undefined): AsyncGenerator<Table> {

@@ -61,11 +61,13 @@ export function vectorValues(vec: Vector): unknown[] {
     let i = 0;
     for (const d of vec.data) {
       const offsets = d.valueOffsets as Int32Array;
-      const base = offsets[d.offset]!;
-      const end = offsets[d.offset + d.length]!;
+      // A sliced Data (Table.slice) has its offsets buffer sliced too: index it from 0 then.
+      const at = offsets.length === d.length + 1 ? 0 : d.offset;
+      const base = offsets[at]!;
+      const end = offsets[at + d.length]!;
       const items = vectorValues(makeVector(d.children[0]!).slice(base, end));
       for (let j = 0; j < d.length; j++, i++) {
-        out[i] = d.getValid(j) ? items.slice(offsets[d.offset + j]! - base, offsets[d.offset + j + 1]! - base) : null;
+        out[i] = d.getValid(j) ? items.slice(offsets[at + j]! - base, offsets[at + j + 1]! - base) : null;
       }
     }
     return out;

@@ -181,15 +181,40 @@ function kindOf(v: unknown, path: string, row: number): JsonType["k"] {
  * @example inferArrowSchema([{ id: 1, tags: ["a"] }, { id: 2.5 }]) // id: Float64, tags: List<Utf8>
  */
 export function inferArrowSchema(rows: readonly unknown[]): Schema {
-  const top = new TypeAccumulator("");
-  top.k = "struct";
-  top.fields = new Map();
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    if (r === null || typeof r !== "object" || Array.isArray(r)) {
-      throw new InputError(`row ${i} is ${describeValue(r)}, not an object; columnar formats need rows that are objects (e.g. map((x) => ({ value: x })))`, { line: i });
-    }
-    top.observe(r, i);
+  const acc = new SchemaAccumulator();
+  acc.observe(rows);
+  return acc.schema();
+}
+
+/**
+ * Schema inference over rows that arrive in batches (a shard too large to hold at once):
+ * `observe` each batch, then `schema()` is what {@link inferArrowSchema} gives for all of
+ * them together. Rows are numbered across batches in errors.
+ *
+ * @example const acc = new SchemaAccumulator(); acc.observe([{ a: 1 }]); acc.observe([{ a: 1.5 }]); acc.schema() // a: Float64
+ */
+export class SchemaAccumulator {
+  private readonly top = new TypeAccumulator("");
+  private seen = 0;
+
+  constructor() {
+    this.top.k = "struct";
+    this.top.fields = new Map();
   }
-  return new Schema([...top.fields].map(([name, acc]) => new Field(name, arrowTypeOf(acc.toType()), true)));
+
+  observe(rows: readonly unknown[]): void {
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j];
+      const i = this.seen + j;
+      if (r === null || typeof r !== "object" || Array.isArray(r)) {
+        throw new InputError(`row ${i} is ${describeValue(r)}, not an object; columnar formats need rows that are objects (e.g. map((x) => ({ value: x })))`, { line: i });
+      }
+      this.top.observe(r, i);
+    }
+    this.seen += rows.length;
+  }
+
+  schema(): Schema {
+    return new Schema([...this.top.fields!].map(([name, acc]) => new Field(name, arrowTypeOf(acc.toType()), true)));
+  }
 }

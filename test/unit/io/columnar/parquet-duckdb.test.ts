@@ -18,12 +18,12 @@ function normalize(v: unknown): unknown {
 
 async function readAll(file: string, columns?: string[]): Promise<{ rows: Record<string, unknown>[]; groups: number }> {
   const rows: Record<string, unknown>[] = [];
-  let groups = 0;
-  for await (const g of readParquetRowGroups(file, columns)) {
-    groups++;
+  const groups = new Set<number>();
+  for await (const g of readParquetRowGroups(file, { columns })) {
+    groups.add(g.rowGroup);
     rows.push(...arrowToRows(g.table));
   }
-  return { rows, groups };
+  return { rows, groups: groups.size };
 }
 
 let con: DuckDBConnection;

@@ -108,4 +108,12 @@ describe("rowsToArrow / arrowToRows", () => {
     expect(() => rowsToArrow([{ o: { s: "a", t: 1 } }], { schema })).toThrow(/field "o\.t" is not in the schema/);
     expect(() => rowsToArrow([{ zz: 1 }], { schema })).toThrow(InputError);
   });
+
+  it("slices of a table (how loadParquet cuts batches into chunks) give the rows of the slice, lists and structs included", () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ id: i, tags: i % 3 === 0 ? [] : [`t${i % 11}`, `u${i % 5}`], o: i % 4 === 0 ? null : { l: [i, i + 1] } }));
+    const table = tableFromIPC(encodeArrowFile(rowsToArrow(rows)));
+    for (const [a, b] of [[0, 1000], [1000, 2000], [1024, 1030], [2999, 3000]] as const) {
+      expect(arrowToRows(table.slice(a, b))).toEqual(rows.slice(a, b));
+    }
+  });
 });
