@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SiroccoError } from "../core/errors.js";
 import { DEFAULTS_ENV, parseBytes, type RunOptions } from "../core/options.js";
+import { checkQueueName, parseRedisUrl } from "../core/redis-url.js";
 import { ENTRY_ENV } from "./run.js";
 import { runtime } from "./runtime.js";
 import { prepareScript } from "./script-loader.js";
@@ -12,6 +13,23 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
   return n;
+}
+
+function redisUrl(v: string): string {
+  try {
+    parseRedisUrl(v, "--redis");
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
+}
+
+function queueName(v: string): string {
+  try {
+    return checkQueueName(v, "--queue");
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 function bytes(v: string): string {
@@ -74,6 +92,9 @@ program
   .option("--scratch <dir>", "scratch space for spills (default: a temp dir)")
   .option("--resume", "skip shards whose outputs already exist")
   .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "log", "none"]))
+  .option("--redis <url>", "Redis of the redis executor: redis://[user:pass@]host:port[/db] or rediss://", redisUrl)
+  .option("--queue <name>", 'queue of the redis executor (default "sirocco"; private to the run with --autoscale local)', queueName)
+  .addOption(new Option("--autoscale <mode>", "redis executor: start and retire worker processes on this machine (at most --workers)").choices(["off", "local"]))
   .allowUnknownOption(true)
   .allowExcessArguments(true)
   .action(async (script: string, flags: RunOptions, cmd: Command) => {
@@ -84,6 +105,9 @@ program
       scratch: flags.scratch,
       resume: flags.resume,
       progress: flags.progress,
+      redis: flags.redis,
+      queue: flags.queue,
+      autoscale: flags.autoscale,
     };
     process.env[DEFAULTS_ENV] = JSON.stringify(defaults);
     try {
@@ -92,6 +116,39 @@ program
       fail(e);
     }
   });
+
+program
+  .command("worker")
+  .description("serve the redis executor's queue: run the tasks of every run of <script> that drivers enqueue")
+  .argument("<script>", "the pipeline script the driver runs (.ts or .js)")
+  .requiredOption("--redis <url>", "redis://[user:pass@]host:port[/db] or rediss://", redisUrl)
+  .option("--queue <name>", "queue to serve", queueName, "sirocco")
+  .option("--concurrency <n>", "tasks at once, on worker threads (default: one per core)", positiveInt)
+  .option("--lock-ms <ms>", "a task whose worker stops renewing its lock this long counts as stalled (default 15000)", positiveInt)
+  .option("--stalled-interval-ms <ms>", "how often to look for stalled tasks (default 5000)", positiveInt)
+  .action(async (script: string, flags: { redis: string; queue: string; concurrency?: number; lockMs?: number; stalledIntervalMs?: number }) => {
+    try {
+      const file = path.resolve(script);
+      if (!fs.existsSync(file)) throw new SiroccoError(`script ${script} not found (looked for ${file})`);
+      const { runRedisWorker } = await import("./redis-worker.js");
+      await runRedisWorker({
+        script: file,
+        address: parseRedisUrl(flags.redis, "--redis"),
+        queue: flags.queue,
+        concurrency: flags.concurrency,
+        lockMs: flags.lockMs ?? envMs("SIROCCO_WORKER_LOCK_MS"),
+        stalledIntervalMs: flags.stalledIntervalMs ?? envMs("SIROCCO_WORKER_STALLED_INTERVAL_MS"),
+      });
+      process.exit(0);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+function envMs(name: string): number | undefined {
+  const v = process.env[name];
+  return v ? positiveInt(v) : undefined;
+}
 
 program
   .command("explain")

@@ -19,6 +19,7 @@ import { sinkExtension, type SinkDriver } from "./extensions.js";
 import { makeTasks, type PlannedStage } from "./make-tasks.js";
 import type { ProgressReporter } from "./progress.js";
 import type { RunResult, RunStats, StageStats } from "./run-result.js";
+import { endRun } from "./run-scope.js";
 import { runtime } from "./runtime.js";
 import type { TaskResult, TaskSpec } from "./task-spec.js";
 
@@ -90,24 +91,30 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   const counters: Record<string, number> = {};
   let outputs: string[] = [];
   let rows: unknown[] | undefined;
+  let failed = true;
+  try {
+    for (const stage of plan.stages) {
+      const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o.resume);
+      progress.stageStart(stage, planned.totalShards, planned.skipped.length);
+      const ext = stage.sink && sinkExtension(stage.sink.kind);
+      const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
+      const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
+      await sinkDriver?.stageEnd();
+      const st = stageStats(stage, planned, results);
+      stats.stages.push(st);
+      stats.tasks += planned.tasks.length;
+      progress.stageEnd(st);
 
-  for (const stage of plan.stages) {
-    const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o.resume);
-    progress.stageStart(stage, planned.totalShards, planned.skipped.length);
-    const ext = stage.sink && sinkExtension(stage.sink.kind);
-    const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
-    const results = await runStage(plan, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
-    await sinkDriver?.stageEnd();
-    const st = stageStats(stage, planned, results);
-    stats.stages.push(st);
-    stats.tasks += planned.tasks.length;
-    progress.stageEnd(st);
-
-    const byShard = new Map<number, string[]>(planned.skipped.map((s) => [s.shard, s.outputs]));
-    results.forEach((r, i) => byShard.set(planned.tasks[i]!.shard, r.outputs));
-    outputs = [...byShard.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, outs]) => outs);
-    for (const r of results) Counters.merge(counters, r.counters);
-    if (!stage.sink) rows = results.flatMap((r) => r.rows ?? []);
+      const byShard = new Map<number, string[]>(planned.skipped.map((s) => [s.shard, s.outputs]));
+      results.forEach((r, i) => byShard.set(planned.tasks[i]!.shard, r.outputs));
+      outputs = [...byShard.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, outs]) => outs);
+      for (const r of results) Counters.merge(counters, r.counters);
+      if (!stage.sink) rows = results.flatMap((r) => r.rows ?? []);
+    }
+    failed = false;
+  } finally {
+    // Executors that keep resources for the whole run (redis) release them here.
+    await endRun(runId, failed);
   }
   stats.wallMs = Date.now() - started;
   return { outputs, rows, counters, stats };
@@ -144,7 +151,8 @@ async function runStage(
   const onRows = (n: number) => progress.rows(n);
   const executor = await createExecutor(plan, o, ids, planned.tasks.length, onRows);
   const results = new Array<TaskResult>(planned.tasks.length);
-  const limit = pLimit(o.executor === "inline" ? 1 : o.workers * 2);
+  // The redis executor queues every task at once: remote workers (and the autoscaler) see the whole backlog.
+  const limit = pLimit(o.executor === "inline" ? 1 : o.executor === "redis" ? Number.POSITIVE_INFINITY : o.workers * 2);
   let failure: unknown;
   try {
     await Promise.all(
@@ -184,10 +192,27 @@ async function createExecutor(
   onRows: (n: number) => void,
 ): Promise<Executor> {
   if (o.executor === "inline") return new InlineExecutor(plan, onRows);
-  if (o.executor === "redis") {
-    throw new PlanError("the redis executor is not available in this version of sirocco; use executor \"threads\" (default) or \"inline\"");
-  }
   const rt = runtime();
+  if (o.executor === "redis") {
+    const { redisExecutorFor } = await import("./executors/redis.js");
+    const entry = resolveEntry(o.entry);
+    return redisExecutorFor({
+      address: o.redis!,
+      queue: o.queue,
+      autoscale: o.autoscale,
+      maxWorkers: o.workers,
+      script: entry,
+      meta: {
+        runId: ids.runId,
+        runIndex: ids.runIndex,
+        fingerprint: plan.fingerprint,
+        identities: plan.identities,
+        argv: process.argv,
+        script: process.argv[1] ?? entry,
+        history: rt.history.slice(0, ids.runIndex - 1),
+      },
+    });
+  }
   const { ThreadsExecutor } = await import("./executors/threads.js");
   return new ThreadsExecutor(
     Math.min(o.workers, tasks),

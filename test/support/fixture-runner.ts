@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RunResult } from "../../src/index.js";
-import type { TestExecutor } from "./executors.js";
+import { executorFlags, type TestExecutor } from "./executors.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "bin/sirocco.mjs");
@@ -22,7 +22,7 @@ export interface FixtureRun {
  */
 export function runFixture(
   kase: string,
-  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[] },
+  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[]; env?: Record<string, string> },
 ): Promise<FixtureRun> {
   const argv = [
     BIN,
@@ -38,10 +38,11 @@ export function runFixture(
     String(args.workers ?? 2),
     "--progress",
     "none",
+    ...executorFlags(args.executor),
     ...(args.flags ?? []),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...args.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
