@@ -53,7 +53,9 @@ export class LocalProcessActuator implements Actuator {
 
   private spawnOne(): void {
     const n = ++this.started;
-    const proc = spawn(this.o.command, [...this.o.args], { env: this.o.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(this.o.command, [...this.o.args], { env: this.o.env ?? process.env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    // The IPC channel is how a worker notices that its driver died (it then retires itself).
+    proc.channel?.unref();
     const log = this.o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
     for (const s of [proc.stdout!, proc.stderr!]) {
       let buf = "";

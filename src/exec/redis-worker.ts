@@ -104,6 +104,7 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
       pool.active--;
       pool.lastUsed = Date.now();
     }
+    if (process.env.SIROCCO_DEBUG) log(`sirocco worker ${name}: shard ${spec.shard} attempt ${spec.attempt} in ${Math.round(performance.now() - started)} ms (process age ${Math.round(performance.now())} ms)`);
     const ret: JobReturn = { outcome, taskMs: performance.now() - started, worker: name };
     return encodeValue(ret);
   };
@@ -139,6 +140,7 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (sig: string) => {
+      if (stopping && sig === "driver gone") return;
       if (stopping) {
         log(`sirocco worker: ${sig} again, exiting now; tasks in flight will run again elsewhere`);
         process.exit(130);
@@ -155,8 +157,14 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
       })();
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
+    // A worker started by a driver (--autoscale local) retires when that driver goes away.
+    if (process.channel) {
+      process.on("disconnect", () => stop("driver gone"));
+      process.channel.unref();
+    }
     process.on("SIGINT", () => stop("SIGINT"));
   });
   await worker.waitUntilReady();
+  if (process.env.SIROCCO_DEBUG) log(`sirocco worker ${name}: serving queue ${o.queue} (${Math.round(performance.now())} ms after process start)`);
   await stopped;
 }
