@@ -16,9 +16,10 @@ import { Counters } from "./context.js";
 import type { Executor } from "./executors/executor.js";
 import { InlineExecutor } from "./executors/inline.js";
 import { sinkExtension, type SinkDriver } from "./extensions.js";
-import { makeTasks, type PlannedStage } from "./make-tasks.js";
+import type { PlannedStage } from "./make-tasks.js";
 import type { ProgressReporter } from "./progress.js";
 import type { RunResult, RunStats, StageStats } from "./run-result.js";
+import { clearCheckpoints, planStageWithCheckpoint } from "./checkpoint.js";
 import { endRun } from "./run-scope.js";
 import { runtime } from "./runtime.js";
 import type { TaskResult, TaskSpec } from "./task-spec.js";
@@ -92,9 +93,11 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   let outputs: string[] = [];
   let rows: unknown[] | undefined;
   let failed = true;
+  const checkpoints: Array<{ stage: Stage; planned: PlannedStage }> = [];
   try {
     for (const stage of plan.stages) {
-      const planned = await makeTasks(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o.resume);
+      const planned = await planStageWithCheckpoint(stage, { runId, runIndex, fingerprint: plan.fingerprint }, o, (m) => process.stderr.write(`${m}\n`));
+      checkpoints.push({ stage, planned });
       progress.stageStart(stage, planned.totalShards, planned.skipped.length);
       const ext = stage.sink && sinkExtension(stage.sink.kind);
       const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
@@ -112,6 +115,7 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
       if (!stage.sink) rows = results.flatMap((r) => r.rows ?? []);
     }
     failed = false;
+    await clearCheckpoints(checkpoints, o);
   } finally {
     // Executors that keep resources for the whole run (redis) release them here.
     await endRun(runId, failed);

@@ -203,4 +203,43 @@ describe("redis executor: faults", () => {
     w.proc.kill("SIGTERM");
     await w.exited;
   });
+
+  /** Starts slow-clean, SIGKILLs the driver once `committed` outputs exist, waits for its workers to leave. */
+  async function killDriverAfter(outDir: string, committed: number): Promise<void> {
+    const d = startDriver("slow-clean", outDir, ["--autoscale", "local"]);
+    const workers = new Set<number>();
+    await waitFor(`${committed} committed outputs`, () => {
+      childrenOf(d.proc.pid!).forEach((p) => workers.add(p));
+      return fs.readdirSync(outDir).filter((n) => !n.startsWith(".")).length >= committed;
+    });
+    childrenOf(d.proc.pid!).forEach((p) => workers.add(p));
+    d.proc.kill("SIGKILL");
+    await d.done;
+    // Its local workers notice (IPC channel closed), finish their tasks in flight and exit.
+    await waitFor("the dead driver's workers to exit", () => [...workers].every((p) => !fs.existsSync(`/proc/${p}`) || fs.readFileSync(`/proc/${p}/stat`, "utf8").split(" ")[2] === "Z"), 60_000);
+  }
+
+  it("a driver killed mid-run and restarted with --resume skips the committed shards; outputs byte-identical", async () => {
+    const outDir = tempDir("sirocco-redis-resume-");
+    await killDriverAfter(outDir, 2);
+    const d = startDriver("slow-clean", outDir, ["--autoscale", "local", "--resume"]);
+    const r = await d.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.result!.stats.stages[0]!.skippedShards).toBeGreaterThanOrEqual(2);
+    expect(r.stderr).not.toContain("different plan");
+    expect(readBinaryTree(outDir)).toEqual(reference);
+  });
+
+  it("--resume after a killed run of a changed script starts over, saying the plan changed", async () => {
+    const outDir = tempDir("sirocco-redis-resume-changed-");
+    await killDriverAfter(outDir, 2);
+    const cleanRef = tempDir("sirocco-redis-clean-ref-");
+    expect((await runFixture("clean", { inDir: corpusDir, outDir: cleanRef, executor: "inline" })).code).toBe(0);
+    const d = startDriver("clean", outDir, ["--autoscale", "local", "--resume"]);
+    const r = await d.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/--resume: the outputs in .* were written by a different plan \(fingerprint [0-9a-f]{16}, started .*; this plan is [0-9a-f]{16}\): the script or its arguments changed, so stage 0 starts over/);
+    expect(r.result!.stats.stages[0]!.skippedShards).toBe(0);
+    expect(readBinaryTree(outDir)).toEqual(readBinaryTree(cleanRef));
+  });
 });
