@@ -29,7 +29,7 @@ export class Autoscaler {
     private readonly actuator: Actuator,
     private readonly read: () => Promise<QueueSnapshot>,
     private readonly policy: ScalePolicyOptions,
-    private readonly opts: { intervalMs?: number; now?: () => number; onError?: (e: unknown) => void } = {},
+    private readonly opts: { intervalMs?: number; now?: () => number; onError?: (e: unknown) => void; onDecision?: (d: ScaleDecision & { from: number }) => void } = {},
   ) {}
 
   /** One decision, applied. */
@@ -42,6 +42,7 @@ export class Autoscaler {
     if (d.desired > current) this.lastUp = now;
     else this.lastDown = now;
     this.decisions.push({ ...d, from: current, atMs: now });
+    this.opts.onDecision?.({ ...d, from: current });
   }
 
   start(): void {

@@ -145,6 +145,50 @@ program
     }
   });
 
+program
+  .command("autoscale")
+  .description("scale a Kubernetes Deployment of `sirocco worker` pods with the queue (the same policy as --autoscale local)")
+  .requiredOption("--redis <url>", "redis://[user:pass@]host:port[/db] or rediss://", redisUrl)
+  .option("--queue <name>", "queue the workers serve", queueName, "sirocco")
+  .requiredOption("--deployment <name>", "the Deployment to scale")
+  .option("--namespace <ns>", "its namespace (default: the kube context's, else default)")
+  .option("--min <n>", "fewest workers (default 0)", (v) => (v === "0" ? 0 : positiveInt(v)), 0)
+  .requiredOption("--max <n>", "most workers", positiveInt)
+  .option("--tasks-per-worker <n>", "each worker's --concurrency (default 1)", positiveInt, 1)
+  .option("--target-drain-ms <ms>", "aim to finish the outstanding tasks within this time (default 30000)", positiveInt, 30_000)
+  .option("--up-cooldown-ms <ms>", "after a change, wait this long before growing (default 2000)", positiveInt, 2_000)
+  .option("--down-cooldown-ms <ms>", "after a change, wait this long before shrinking (default 30000)", positiveInt, 30_000)
+  .option("--interval-ms <ms>", "decide this often (default 5000)", positiveInt, 5_000)
+  .action(async (f: { redis: string; queue: string; deployment: string; namespace?: string; min: number; max: number; tasksPerWorker: number; targetDrainMs: number; upCooldownMs: number; downCooldownMs: number; intervalMs: number }) => {
+    try {
+      const [{ Redis }, { Autoscaler }, { checkPolicyOptions }, { KubernetesDeploymentActuator }, { readQueueSnapshot }] = await Promise.all([
+        import("ioredis"),
+        import("../autoscale/autoscaler.js"),
+        import("../autoscale/policy.js"),
+        import("../autoscale/kubernetes.js"),
+        import("./redis-protocol.js"),
+      ]);
+      const policy = checkPolicyOptions({ minWorkers: f.min, maxWorkers: f.max, tasksPerWorker: f.tasksPerWorker, targetDrainMs: f.targetDrainMs, scaleUpCooldownMs: f.upCooldownMs, scaleDownCooldownMs: f.downCooldownMs });
+      const conn = new Redis(parseRedisUrl(f.redis, "--redis").url, { maxRetriesPerRequest: null });
+      conn.on("error", () => {});
+      const actuator = new KubernetesDeploymentActuator({ deployment: f.deployment, namespace: f.namespace });
+      const scaler = new Autoscaler(actuator, () => readQueueSnapshot(conn, f.queue), policy, {
+        intervalMs: f.intervalMs,
+        onError: (e) => process.stderr.write(`sirocco autoscale: ${(e as Error).message}\n`),
+        onDecision: (d) => process.stderr.write(`${JSON.stringify({ msg: "scale", deployment: f.deployment, ...d })}\n`),
+      });
+      scaler.start();
+      await new Promise<void>((resolve) => {
+        process.once("SIGTERM", resolve);
+        process.once("SIGINT", resolve);
+      });
+      await scaler.stop();
+      conn.disconnect();
+    } catch (e) {
+      fail(e);
+    }
+  });
+
 function envMs(name: string): number | undefined {
   const v = process.env[name];
   return v ? positiveInt(v) : undefined;

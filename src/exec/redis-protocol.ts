@@ -10,9 +10,13 @@
  * - per run, the key `sirocco:<queue>:run:<runId>` holds what a worker needs to rebuild the
  *   plan (argv, run index, fingerprint, plan identities, results of earlier runs), written
  *   once by the driver instead of into every job; `sirocco:<queue>:cancel:<runId>` is set
- *   when the run failed, so workers stop its tasks in flight.
+ *   when the run failed, so workers stop its tasks in flight;
+ * - `sirocco:<queue>:task-ms` lists the durations of the last 50 tasks (workers push them),
+ *   which autoscalers read along with the queue depth.
  */
 import v8 from "node:v8";
+import type { Redis } from "ioredis";
+import type { QueueSnapshot } from "../autoscale/policy.js";
 import type { RunResult } from "./run-result.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 
@@ -67,4 +71,26 @@ export function decodeReturn(raw: unknown): JobReturn {
   if (typeof s === "string" && s.startsWith('"')) s = JSON.parse(s) as string;
   if (typeof s !== "string") throw new Error(`unexpected task result from Redis: ${JSON.stringify(raw)?.slice(0, 200)}`);
   return decodeValue<JobReturn>(s);
+}
+
+/** Recent task durations (ms), newest first, capped at 50. */
+export const taskMsKey = (queue: string): string => `${KEY_PREFIX}:${queue}:task-ms`;
+
+/** Records a finished task's duration for autoscalers. */
+export async function recordTaskMs(conn: Redis, queue: string, ms: number): Promise<void> {
+  await conn.multi().lpush(taskMsKey(queue), String(Math.round(ms))).ltrim(taskMsKey(queue), 0, 49).exec();
+}
+
+/**
+ * The queue as the autoscaling policy sees it, read straight from BullMQ's keys in one
+ * round trip: waiting tasks (the `wait` list plus the `prioritized` set), running tasks
+ * (the `active` list) and recent durations.
+ */
+export async function readQueueSnapshot(conn: Redis, queue: string): Promise<QueueSnapshot> {
+  const k = (s: string) => `${KEY_PREFIX}:${queue}:${s}`;
+  const res = await conn.multi().llen(k("wait")).zcard(k("prioritized")).llen(k("active")).lrange(taskMsKey(queue), 0, 49).exec();
+  if (!res) throw new Error(`could not read queue ${queue}`);
+  for (const [err] of res) if (err) throw err;
+  const [wait, prio, active, ms] = res.map(([, v]) => v) as [number, number, number, string[]];
+  return { backlog: wait + prio, inFlight: active, recentTaskMs: ms.map(Number) };
 }

@@ -5,7 +5,7 @@ import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import type { RedisAddress } from "../core/redis-url.js";
 import { ThreadsExecutor } from "./executors/threads.js";
-import { decodeValue, encodeValue, KEY_PREFIX, runCancelKey, runMetaKey, type JobReturn, type RunMeta } from "./redis-protocol.js";
+import { decodeValue, encodeValue, KEY_PREFIX, recordTaskMs, runCancelKey, runMetaKey, type JobReturn, type RunMeta } from "./redis-protocol.js";
 import { prepareScript } from "./script-loader.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 
@@ -105,7 +105,9 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
       pool.lastUsed = Date.now();
     }
     if (process.env.SIROCCO_DEBUG) log(`sirocco worker ${name}: shard ${spec.shard} attempt ${spec.attempt} in ${Math.round(performance.now() - started)} ms (process age ${Math.round(performance.now())} ms)`);
-    const ret: JobReturn = { outcome, taskMs: performance.now() - started, worker: name };
+    const taskMs = performance.now() - started;
+    void recordTaskMs(conn, o.queue, taskMs).catch(() => {});
+    const ret: JobReturn = { outcome, taskMs, worker: name };
     return encodeValue(ret);
   };
 

@@ -7,7 +7,7 @@ import type { RedisAddress } from "../../core/redis-url.js";
 import { Autoscaler } from "../../autoscale/autoscaler.js";
 import { LocalProcessActuator } from "../../autoscale/local-processes.js";
 import type { ScalePolicyOptions } from "../../autoscale/policy.js";
-import { DEFAULT_QUEUE, decodeReturn, encodeValue, jobIdFor, KEY_PREFIX, runCancelKey, runMetaKey, RUN_META_TTL_S, type RunMeta } from "../redis-protocol.js";
+import { DEFAULT_QUEUE, decodeReturn, readQueueSnapshot, taskMsKey, encodeValue, jobIdFor, KEY_PREFIX, runCancelKey, runMetaKey, RUN_META_TTL_S, type RunMeta } from "../redis-protocol.js";
 import { onRunEnd } from "../run-scope.js";
 import type { TaskOutcome, TaskSpec } from "../task-spec.js";
 import type { Executor } from "./executor.js";
@@ -69,7 +69,6 @@ export class RedisRun {
   private toAdd: Array<{ name: string; data: TaskSpec; opts: { jobId: string } }> = [];
   private flushing = false;
   private reconcileTimer: NodeJS.Timeout | undefined;
-  private readonly recentTaskMs: number[] = [];
   private cancelled = false;
   private lastWorkerSeen = Date.now();
   private hinted = false;
@@ -150,9 +149,8 @@ export class RedisRun {
   }
 
   /** Queue depth and recent task durations, for the autoscaling policy. */
-  async snapshot(): Promise<{ backlog: number; inFlight: number; recentTaskMs: number[] }> {
-    const c = await this.queue.getJobCounts("wait", "active", "prioritized");
-    return { backlog: (c.wait ?? 0) + (c.prioritized ?? 0), inFlight: c.active ?? 0, recentTaskMs: [...this.recentTaskMs] };
+  async snapshot(): Promise<{ backlog: number; inFlight: number; recentTaskMs: readonly number[] }> {
+    return readQueueSnapshot(this.conn, this.queueName);
   }
 
   runTask(spec: TaskSpec): Promise<TaskOutcome> {
@@ -204,8 +202,6 @@ export class RedisRun {
       this.settle(jobId, lost(this.pending.get(jobId)!.spec, (e as Error).message));
       return;
     }
-    this.recentTaskMs.push(r.taskMs);
-    if (this.recentTaskMs.length > 50) this.recentTaskMs.shift();
     this.lastWorkerSeen = Date.now();
     this.settle(jobId, r.outcome);
   }
@@ -280,7 +276,7 @@ export class RedisRun {
       if (this.cfg.autoscale === "local" && this.cfg.queue === undefined) {
         // The queue was private to this run: remove all of it.
         await this.queue.obliterate({ force: true }).catch(() => undefined);
-        await this.conn.del(runCancelKey(this.queueName, this.cfg.meta.runId)).catch(() => 0);
+        await this.conn.del(runCancelKey(this.queueName, this.cfg.meta.runId), taskMsKey(this.queueName)).catch(() => 0);
       }
       await this.events.close().catch(() => undefined);
       await this.queue.close().catch(() => undefined);
