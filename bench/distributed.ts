@@ -23,6 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeCorpus } from "../scripts/make-corpus.js";
+import { childrenOf, writerOfTemporary } from "../test/support/processes.js";
 import { startRedis, type TestRedis } from "../test/support/redis-server.js";
 import { RESULT_PREFIX, type ChildReport } from "./common.js";
 
@@ -185,39 +186,6 @@ async function recoveryMs(redis: TestRedis, corpus: string, tmp: string, extraEn
   const ms = performance.now() - t0;
   if ((await closed) !== 0) throw new Error(`recovery run failed:\n${err}`);
   return ms;
-}
-
-function writerOfTemporary(dir: string, pids: number[]): { pid: number; temp: string } | undefined {
-  const names = fs.readdirSync(dir).filter((n) => n.startsWith(".sirocco-tmp-"));
-  if (names.length === 0) return undefined;
-  for (const pid of pids) {
-    for (const fd of safe(() => fs.readdirSync(`/proc/${pid}/fd`), [])) {
-      const target = safe(() => fs.readlinkSync(`/proc/${pid}/fd/${fd}`), "");
-      const name = names.find((n) => target === path.join(dir, n));
-      if (name) return { pid, temp: name };
-    }
-  }
-  return undefined;
-}
-
-function childrenOf(pid: number): number[] {
-  return safe(
-    () =>
-      fs
-        .readdirSync(`/proc/${pid}/task`)
-        .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/))
-        .filter(Boolean)
-        .map(Number),
-    [],
-  );
-}
-
-function safe<T>(f: () => T, dflt: T): T {
-  try {
-    return f();
-  } catch {
-    return dflt;
-  }
 }
 
 await main();

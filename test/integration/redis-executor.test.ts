@@ -14,6 +14,7 @@ import { makeCorpus } from "../../scripts/make-corpus.js";
 import { readBinaryTree } from "../support/feed-corpus.js";
 import { runFixture, ROOT } from "../support/fixture-runner.js";
 import { tempDir } from "../support/files.js";
+import { childrenOf, writerOfTemporary } from "../support/processes.js";
 import { startRedis, type TestRedis } from "../support/redis-server.js";
 
 const BIN = path.join(ROOT, "bin/sirocco.mjs");
@@ -89,48 +90,6 @@ async function waitFor<T>(what: string, f: () => T | undefined | false, timeoutM
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
-  }
-}
-
-/** A temporary output file being written in `dir`, and the pid of the process holding it open. */
-function writerOfTemporary(dir: string, pids: number[]): { pid: number; temp: string } | undefined {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir).filter((n) => n.startsWith(".sirocco-tmp-"));
-  } catch {
-    return undefined;
-  }
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      let target = "";
-      try {
-        target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      const name = names.find((n) => target === path.join(dir, n));
-      if (name) return { pid, temp: name };
-    }
-  }
-  return undefined;
-}
-
-/** Child processes of `pid` (the driver's local workers). */
-function childrenOf(pid: number): number[] {
-  try {
-    return fs
-      .readdirSync(`/proc/${pid}/task`)
-      .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/))
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
   }
 }
 
