@@ -126,7 +126,8 @@ program
   .option("--concurrency <n>", "tasks at once, on worker threads (default: one per core)", positiveInt)
   .option("--lock-ms <ms>", "a task whose worker stops renewing its lock this long counts as stalled (default 15000)", positiveInt)
   .option("--stalled-interval-ms <ms>", "how often to look for stalled tasks (default 5000)", positiveInt)
-  .action(async (script: string, flags: { redis: string; queue: string; concurrency?: number; lockMs?: number; stalledIntervalMs?: number }) => {
+  .option("--elastic", "grow and shrink the threads (1 … concurrency) with the queue instead of starting them all")
+  .action(async (script: string, flags: { redis: string; queue: string; concurrency?: number; lockMs?: number; stalledIntervalMs?: number; elastic?: boolean }) => {
     try {
       const file = path.resolve(script);
       if (!fs.existsSync(file)) throw new SiroccoError(`script ${script} not found (looked for ${file})`);
@@ -138,6 +139,7 @@ program
         concurrency: flags.concurrency,
         lockMs: flags.lockMs ?? envMs("SIROCCO_WORKER_LOCK_MS"),
         stalledIntervalMs: flags.stalledIntervalMs ?? envMs("SIROCCO_WORKER_STALLED_INTERVAL_MS"),
+        elastic: flags.elastic,
       });
       process.exit(0);
     } catch (e) {

@@ -4,8 +4,10 @@ import { pathToFileURL } from "node:url";
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import type { RedisAddress } from "../core/redis-url.js";
+import { Autoscaler } from "../autoscale/autoscaler.js";
+import { ConcurrencyActuator } from "../autoscale/concurrency.js";
 import { ThreadsExecutor } from "./executors/threads.js";
-import { decodeValue, encodeValue, KEY_PREFIX, recordTaskMs, runCancelKey, runMetaKey, type JobReturn, type RunMeta } from "./redis-protocol.js";
+import { decodeValue, encodeValue, KEY_PREFIX, readQueueSnapshot, recordTaskMs, runCancelKey, runMetaKey, type JobReturn, type RunMeta } from "./redis-protocol.js";
 import { prepareScript } from "./script-loader.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 
@@ -20,6 +22,11 @@ export interface RedisWorkerOptions {
   lockMs?: number;
   /** How often this worker looks for stalled tasks (of any worker). Default 5 000 ms. */
   stalledIntervalMs?: number;
+  /**
+   * Grow and shrink the worker's threads (1 … concurrency) with the queue, by the autoscaling
+   * policy, instead of running `concurrency` tasks at once from the start. Default false.
+   */
+  elastic?: boolean;
   log?: (line: string) => void;
 }
 
@@ -69,7 +76,7 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
           fingerprint: meta.fingerprint,
           identities: meta.identities,
           history: meta.history,
-        });
+        }, undefined, o.elastic ? { minThreads: 1, idleTimeoutMs: 10_000 } : undefined);
         return { executor, active: 0, lastUsed: Date.now(), cancelled: false };
       })();
       pools.set(runId, p);
@@ -114,7 +121,7 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
   const worker = new Worker<TaskSpec, string>(o.queue, processor, {
     connection: conn,
     prefix: KEY_PREFIX,
-    concurrency,
+    concurrency: o.elastic ? 1 : concurrency,
     name,
     lockDuration: o.lockMs ?? 15_000,
     stalledInterval: o.stalledIntervalMs ?? 5_000,
@@ -125,6 +132,16 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
   worker.on("error", (e) => {
     if (!/ECONNREFUSED|ECONNRESET|Connection is closed|EPIPE/.test(e.message)) log(`sirocco worker: ${e.message}`);
   });
+
+  // The local thread pool follows the queue: the same policy as every actuator, applied to
+  // this worker's concurrency (its pools start threads on demand and retire idle ones).
+  const threadScaler = o.elastic
+    ? new Autoscaler(new ConcurrencyActuator(worker), () => readQueueSnapshot(conn, o.queue), { minWorkers: 1, maxWorkers: concurrency, tasksPerWorker: 1, targetDrainMs: 10_000, scaleUpCooldownMs: 500, scaleDownCooldownMs: 15_000 }, {
+        intervalMs: 1000,
+        onDecision: (d) => process.env.SIROCCO_DEBUG && log(`sirocco worker ${name}: threads ${d.from} → ${d.desired} (${d.reason})`),
+      })
+    : undefined;
+  threadScaler?.start();
 
   const sweep = setInterval(() => {
     for (const [runId, p] of pools) {
@@ -150,6 +167,7 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
       stopping = true;
       void (async () => {
         // close() waits for the tasks in flight to finish (their locks are kept meanwhile).
+        await threadScaler?.stop();
         await worker.close();
         clearInterval(sweep);
         await Promise.all([...pools.values()].map((p) => p.then((pool) => pool.executor.close(), () => {})));

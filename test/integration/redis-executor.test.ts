@@ -69,8 +69,8 @@ function startDriver(kase: string, outDir: string, flags: string[], env: Record<
 }
 
 /** `sirocco worker pipelines.ts --redis … --queue …` (a worker started by hand, as on another machine). */
-function startWorker(queue: string, script = PIPELINES, env: Record<string, string> = {}): { proc: ChildProcess; exited: Promise<number | null>; log: () => string } {
-  const proc = spawn(process.execPath, [BIN, "worker", script, "--redis", redis.url, "--queue", queue, "--concurrency", "1"], {
+function startWorker(queue: string, script = PIPELINES, env: Record<string, string> = {}, flags = ["--concurrency", "1"]): { proc: ChildProcess; exited: Promise<number | null>; log: () => string } {
+  const proc = spawn(process.execPath, [BIN, "worker", script, "--redis", redis.url, "--queue", queue, ...flags], {
     cwd: ROOT,
     env: { ...process.env, ...FAST_STALL, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -125,6 +125,26 @@ describe("redis executor: faults", () => {
     expect(readBinaryTree(outDir)).toEqual(reference);
     b.proc.kill("SIGTERM");
     expect(await b.exited, b.log()).toBe(0);
+  });
+
+  it("an --elastic worker grows its threads from 1 with the backlog (the thread-pool actuator), outputs identical", async () => {
+    const queue = "elastic";
+    const outDir = tempDir("sirocco-redis-elastic-");
+    const w = startWorker(queue, PIPELINES, { SIROCCO_DEBUG: "1" }, ["--concurrency", "3", "--elastic"]);
+    const d = startDriver("slow-clean", outDir, ["--queue", queue]);
+    let most = 0;
+    const watch = setInterval(() => {
+      const open = fs.readdirSync(outDir).filter((n) => n.startsWith(".sirocco-tmp-")).length;
+      most = Math.max(most, open);
+    }, 10);
+    const r = await d.done;
+    clearInterval(watch);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readBinaryTree(outDir)).toEqual(reference);
+    expect(w.log()).toMatch(/threads 1 → 3 \(6 tasks, durations unknown yet\)/);
+    expect(most, "tasks written at once by the one worker").toBeGreaterThanOrEqual(2);
+    w.proc.kill("SIGTERM");
+    expect(await w.exited, w.log()).toBe(0);
   });
 
   it("Redis paused (SIGSTOP) for 3 s mid-stage: driver and workers carry on when it answers again", async () => {

@@ -248,21 +248,36 @@ export class RedisRun {
 
   /** A stage ended. With tasks still pending the stage failed: stop the run's work in flight. */
   async stageClosed(): Promise<void> {
-    if (this.pending.size > 0) await this.cancel();
+    if (this.pending.size > 0 || this.cancelling) await this.cancel();
   }
 
-  private async cancel(): Promise<void> {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    const ids = [...this.unsettled];
-    for (const [id, p] of [...this.pending]) this.settle(id, lost(p.spec, "the run was cancelled"));
-    try {
-      await this.conn.set(runCancelKey(this.queueName, this.cfg.meta.runId), "1", "EX", 3600);
-      // Waiting attempts of this run are dropped; active ones stop when their worker sees the cancel key.
-      await Promise.all(ids.map((id) => this.queue.remove(id).catch(() => 0)));
-    } catch {
-      // best effort: workers also drop a cancelled run's tasks when they see the key
-    }
+  private cancelling: Promise<void> | undefined;
+
+  /**
+   * Cancels the run: settles what the driver waits for, removes its waiting jobs, tells
+   * workers to stop its tasks in flight, and waits (up to 10 s) until those have stopped, so
+   * the driver's clean-up of temporaries after the stage comes after their last write.
+   */
+  private cancel(): Promise<void> {
+    this.cancelling ??= (async () => {
+      this.cancelled = true;
+      const ids = [...this.unsettled];
+      for (const [id, p] of [...this.pending]) this.settle(id, lost(p.spec, "the run was cancelled"));
+      try {
+        await this.conn.set(runCancelKey(this.queueName, this.cfg.meta.runId), "1", "EX", 3600);
+        await Promise.all(ids.map((id) => this.queue.remove(id).catch(() => 0)));
+        const until = Date.now() + 10_000;
+        let running = ids;
+        while (running.length > 0 && Date.now() < until) {
+          const jobs = await Promise.all(running.map((id) => Job.fromId(this.queue, id)));
+          running = running.filter((_, i) => jobs[i] !== undefined && !jobs[i]!.finishedOn);
+          if (running.length > 0) await new Promise((r) => setTimeout(r, 100));
+        }
+      } catch {
+        // best effort: workers also drop a cancelled run's tasks when they see the key
+      }
+    })();
+    return this.cancelling;
   }
 
   /** Ends the run: cancels leftovers, retires local workers, drops the run's keys, disconnects. */
