@@ -15,7 +15,8 @@
  *    steady-state tasks/s should grow with workers if dispatch is not the bottleneck.
  *
  * Environment: BENCH_DIST_MB (clean corpus, uncompressed MB, default 80), BENCH_TASKS (default 600),
- * BENCH_ROUNDS (default 2; best round reported). Writes bench/results/distributed.json.
+ * BENCH_ROUNDS (default 2; best round reported), BENCH_PARTS (default "clean,dispatch,recovery,scaling").
+ * Writes bench/results/distributed.json (the parts run).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -32,6 +33,7 @@ const BIN = path.join(ROOT, "bin/sirocco.mjs");
 const MB = Number(process.env.BENCH_DIST_MB ?? 80);
 const TASKS = Number(process.env.BENCH_TASKS ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const PARTS = new Set((process.env.BENCH_PARTS ?? "clean,dispatch,recovery,scaling").split(","));
 const log = (s = "") => process.stdout.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -77,10 +79,11 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = { machine: { cpus: os.availableParallelism(), loadAvgAtStart: os.loadavg() } };
   log(`sirocco distributed bench — ${os.availableParallelism()} cores, load average at start ${loadAvg()}, redis ${redis.url}`);
   try {
-    // 1. clean job
     const corpus = path.join(ROOT, "bench/.data", `dist-${MB}mb`);
     if (!fs.existsSync(corpus)) await makeCorpus({ outDir: corpus, megabytes: MB, files: 16, seed: 1, gzipLevel: 6 });
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sirocco-dist-bench-"));
+    // 1. clean job
+    if (PARTS.has("clean")) {
     const clean: Record<string, { wallMs: number[]; engineMs: number[] }> = { threads: { wallMs: [], engineMs: [] }, redis: { wallMs: [], engineMs: [] } };
     for (let round = 0; round < ROUNDS; round++) {
       for (const ex of ["threads", "redis"] as const) {
@@ -99,8 +102,10 @@ async function main(): Promise<void> {
     log(`   threads(2): ${min(clean.threads!.wallMs).toFixed(0)} ms process, ${min(clean.threads!.engineMs).toFixed(0)} ms run()`);
     log(`   redis(2 worker processes): ${min(clean.redis!.wallMs).toFixed(0)} ms process, ${min(clean.redis!.engineMs).toFixed(0)} ms run()`);
     log(`   redis / threads: ${ratio.toFixed(2)}× (process), ${ratioEngine.toFixed(2)}× (run()) — target ≤ 1.25×   [load ${loadAvg()}]`);
+    }
 
     // 2. per-task dispatch overhead (2 workers started once)
+    if (PARTS.has("dispatch")) {
     const q = "bench-overhead";
     const ws = startWorkers(2, redis, q, "bench/redis-tasks-job.ts");
     const many: number[] = [];
@@ -119,8 +124,10 @@ async function main(): Promise<void> {
     const perTask = (min(many) - min(two)) / (TASKS - 2);
     results.dispatch = { tasks: TASKS, workers: 2, manyMs: many, twoMs: two, perTaskMs: perTask, steadyMsPerTask: steady, loadAvg: os.loadavg() };
     log(`\n2. dispatch overhead, ${TASKS} empty tasks on 2 workers: ${perTask.toFixed(2)} ms/task from (T(${TASKS}) − T(2)); steady state ${min(steady).toFixed(2)} ms/task (${(1000 / min(steady)).toFixed(0)} tasks/s)   [load ${loadAvg()}]`);
+    }
 
     // 3. recovery of a killed worker's task
+    if (PARTS.has("recovery")) {
     const recovery: Record<string, number> = {};
     for (const [label, e] of [
       ["default lock (15 s, checks every 5 s)", {}],
@@ -130,8 +137,10 @@ async function main(): Promise<void> {
       log(`\n3. recovery, ${label}: ${(recovery[label]! / 1000).toFixed(1)} s from SIGKILL to the task's output committed by another worker`);
     }
     results.recovery = recovery;
+    }
 
     // 4. scaling curve
+    if (PARTS.has("scaling")) {
     const curve: Array<{ workers: number; tasksPerSec: number; wallMs: number }> = [];
     const SLEEP = 25;
     const N = 400;
@@ -148,9 +157,12 @@ async function main(): Promise<void> {
       log(`   ${n} worker(s): ${tps.toFixed(0)} tasks/s steady (ideal ${((1000 / SLEEP) * n).toFixed(0)}), run() ${Number(r.report.extra.engineWallMs).toFixed(0)} ms   [load ${loadAvg()}]`);
     }
     results.scaling = { sleepMs: SLEEP, tasks: N, curve };
+    }
     results.machine = { ...(results.machine as object), loadAvgAtEnd: os.loadavg() };
     fs.mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
-    fs.writeFileSync(path.join(ROOT, "bench/results/distributed.json"), `${JSON.stringify(results, null, 2)}\n`);
+    const file = path.join(ROOT, "bench/results/distributed.json");
+    const before = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+    fs.writeFileSync(file, `${JSON.stringify({ ...before, ...results }, null, 2)}\n`);
     fs.rmSync(tmp, { recursive: true, force: true });
   } finally {
     await redis.stop();

@@ -17,6 +17,7 @@
 import v8 from "node:v8";
 import type { Redis } from "ioredis";
 import type { QueueSnapshot } from "../autoscale/policy.js";
+import { IoError } from "../core/errors.js";
 import type { RunResult } from "./run-result.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 
@@ -93,4 +94,31 @@ export async function readQueueSnapshot(conn: Redis, queue: string): Promise<Que
   for (const [err] of res) if (err) throw err;
   const [wait, prio, active, ms] = res.map(([, v]) => v) as [number, number, number, string[]];
   return { backlog: wait + prio, inFlight: active, recentTaskMs: ms.map(Number) };
+}
+
+/**
+ * Waits until `conn` is connected, failing after `timeoutMs` with an error that names the
+ * server and the last connection error (a wrong --redis, or no redis-server running), rather
+ * than waiting forever as commands do once connected (they retry through reconnections).
+ */
+export async function waitConnected(conn: Redis, display: string, timeoutMs = 10_000): Promise<void> {
+  if (conn.status === "ready") return;
+  let last = "";
+  const onError = (e: Error) => (last = e.message);
+  conn.on("error", onError);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        conn.off("ready", ready);
+        reject(new IoError(`cannot reach Redis at ${display} within ${timeoutMs / 1000} s${last ? ` (${last})` : ""}; check the --redis URL and that the server is running`, { uri: display, op: "connect", retryable: false }));
+      }, timeoutMs);
+      const ready = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      conn.once("ready", ready);
+    });
+  } finally {
+    conn.off("error", onError);
+  }
 }

@@ -7,7 +7,7 @@ import type { RedisAddress } from "../core/redis-url.js";
 import { Autoscaler } from "../autoscale/autoscaler.js";
 import { ConcurrencyActuator } from "../autoscale/concurrency.js";
 import { ThreadsExecutor } from "./executors/threads.js";
-import { decodeValue, encodeValue, KEY_PREFIX, readQueueSnapshot, recordTaskMs, runCancelKey, runMetaKey, type JobReturn, type RunMeta } from "./redis-protocol.js";
+import { decodeValue, encodeValue, KEY_PREFIX, readQueueSnapshot, recordTaskMs, waitConnected, runCancelKey, runMetaKey, type JobReturn, type RunMeta } from "./redis-protocol.js";
 import { prepareScript } from "./script-loader.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 
@@ -59,6 +59,12 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
   const name = `${os.hostname()}:${process.pid}`;
   const conn = new Redis(o.address.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 2000) });
   conn.on("error", () => {});
+  try {
+    await waitConnected(conn, o.address.display);
+  } catch (e) {
+    conn.disconnect();
+    throw e;
+  }
   const pools = new Map<string, Promise<RunPool>>();
 
   const poolFor = (runId: string): Promise<RunPool> => {

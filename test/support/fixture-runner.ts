@@ -22,7 +22,7 @@ export interface FixtureRun {
  */
 export function runFixture(
   kase: string,
-  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[]; env?: Record<string, string> },
+  args: { inDir: string; outDir: string; extra?: string; executor: TestExecutor; workers?: number; flags?: string[] },
 ): Promise<FixtureRun> {
   const argv = [
     BIN,
@@ -42,7 +42,7 @@ export function runFixture(
     ...(args.flags ?? []),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...args.env } });
+    const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -7,7 +7,7 @@ import type { RedisAddress } from "../../core/redis-url.js";
 import { Autoscaler } from "../../autoscale/autoscaler.js";
 import { LocalProcessActuator } from "../../autoscale/local-processes.js";
 import type { ScalePolicyOptions } from "../../autoscale/policy.js";
-import { DEFAULT_QUEUE, decodeReturn, readQueueSnapshot, taskMsKey, encodeValue, jobIdFor, KEY_PREFIX, runCancelKey, runMetaKey, RUN_META_TTL_S, type RunMeta } from "../redis-protocol.js";
+import { DEFAULT_QUEUE, decodeReturn, readQueueSnapshot, taskMsKey, waitConnected, encodeValue, jobIdFor, KEY_PREFIX, runCancelKey, runMetaKey, RUN_META_TTL_S, type RunMeta } from "../redis-protocol.js";
 import { onRunEnd } from "../run-scope.js";
 import type { TaskOutcome, TaskSpec } from "../task-spec.js";
 import type { Executor } from "./executor.js";
@@ -66,7 +66,7 @@ interface Pending {
 export class RedisRun {
   private readonly pending = new Map<string, Pending>();
   private readonly unsettled = new Set<string>();
-  private toAdd: Array<{ name: string; data: TaskSpec; opts: { jobId: string } }> = [];
+  private toAdd: Array<{ name: string; data: TaskSpec; opts: { jobId: string; lifo?: boolean } }> = [];
   private flushing = false;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private cancelled = false;
@@ -89,7 +89,15 @@ export class RedisRun {
   static async open(cfg: RedisRunConfig): Promise<RedisRun> {
     const queueName = cfg.queue ?? (cfg.autoscale === "local" ? `local-${cfg.meta.runId}` : DEFAULT_QUEUE);
     const conn = connect(cfg.address);
+    conn.on("error", () => {});
+    try {
+      await waitConnected(conn, cfg.address.display, envInt("SIROCCO_REDIS_CONNECT_TIMEOUT_MS", 10_000));
+    } catch (e) {
+      conn.disconnect();
+      throw e;
+    }
     const eventsConn = connect(cfg.address);
+    eventsConn.on("error", () => {});
     const queue = new Queue(queueName, {
       connection: conn,
       prefix: KEY_PREFIX,
@@ -104,7 +112,6 @@ export class RedisRun {
     await events.waitUntilReady();
 
     let actuator: LocalProcessActuator | undefined;
-    let autoscaler: Autoscaler | undefined;
     if (cfg.autoscale === "local") {
       const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
       const script = cfg.script.startsWith("file:") ? fileURLToPath(cfg.script) : cfg.script;
@@ -159,7 +166,9 @@ export class RedisRun {
       const jobId = jobIdFor(spec);
       this.pending.set(jobId, { spec, resolve, addedAt: Infinity });
       this.unsettled.add(jobId);
-      this.toAdd.push({ name: `stage-${spec.stage}`, data: spec, opts: { jobId } });
+      // A retried attempt goes to the head of the queue (lifo): a lost task should not wait
+      // behind the rest of the stage, which would stretch the stage's tail.
+      this.toAdd.push({ name: `stage-${spec.stage}`, data: spec, opts: { jobId, ...(spec.attempt > 1 ? { lifo: true } : {}) } });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());

@@ -6,6 +6,8 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import net from "node:net";
+import { Dataset, IoError, run } from "../../../src/index.js";
 import { decodeReturn, encodeValue, KEY_PREFIX, readQueueSnapshot, recordTaskMs, waitListKey } from "../../../src/exec/redis-protocol.js";
 
 const conn = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
@@ -34,5 +36,25 @@ describe("redis protocol", () => {
     const text = encodeValue({ outcome, taskMs: 3, worker: "w" });
     expect(decodeReturn(text).outcome).toEqual(outcome);
     expect(decodeReturn(JSON.stringify(text)).outcome).toEqual(outcome);
+  });
+
+  it("a driver whose Redis cannot be reached fails, naming the server and what to check", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    process.env.SIROCCO_REDIS_CONNECT_TIMEOUT_MS = "1000";
+    try {
+      const e = await run(Dataset.fromList([1, 2, 3]), { executor: "redis", redis: `redis://u:secret@127.0.0.1:${port}`, entry: import.meta.url, progress: "none" }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(IoError);
+      expect((e as Error).message).toMatch(new RegExp(`^cannot reach Redis at redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}/? within 1 s \\(.*ECONNREFUSED.*\\); check the --redis URL and that the server is running$`));
+    } finally {
+      delete process.env.SIROCCO_REDIS_CONNECT_TIMEOUT_MS;
+    }
   });
 });
