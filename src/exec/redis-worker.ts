@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -76,7 +77,9 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
         const meta = decodeValue<RunMeta>(raw.toString());
         const executor = new ThreadsExecutor(concurrency, {
           entry,
-          argv: meta.argv,
+          // The driver's arguments; its script path only if it exists here too (another
+          // machine's checkout may live elsewhere: then this worker's script path).
+          argv: meta.argv[1] && fs.existsSync(meta.argv[1]) ? meta.argv : [meta.argv[0] ?? process.execPath, file, ...meta.argv.slice(2)],
           runIndex: meta.runIndex,
           runId,
           fingerprint: meta.fingerprint,
