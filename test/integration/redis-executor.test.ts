@@ -176,11 +176,11 @@ describe("redis executor: faults", () => {
     const w = startWorker(queue, other);
     const d = startDriver("slow-clean", tempDir("sirocco-redis-wrong-"), ["--queue", queue]);
     const r = await d.done;
+    w.proc.kill("SIGTERM");
+    await w.exited;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/TaskError: stage 0, shard \d\/6, attempt 1: PlanError: the plan rebuilt in a worker from .* differs from the driver's/);
     expect(r.stderr).toContain("PlanError");
-    w.proc.kill("SIGTERM");
-    await w.exited;
   });
 
   /** Starts slow-clean, SIGKILLs the driver once `committed` outputs exist, waits for its workers to leave. */
