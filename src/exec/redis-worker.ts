@@ -94,11 +94,13 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
     return p;
   };
 
+  let activeTasks = 0;
   const processor = async (job: Job<TaskSpec>): Promise<string> => {
     const spec = job.data;
     const pool = await poolFor(spec.runId);
     if (pool.cancelled) throw new Error(`run ${spec.runId} was cancelled`);
     pool.active++;
+    activeTasks++;
     const started = performance.now();
     // Stop this run's threads when the driver cancels it (the run failed elsewhere).
     const watch = setInterval(() => {
@@ -118,6 +120,7 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
     } finally {
       clearInterval(watch);
       pool.active--;
+      activeTasks--;
       pool.lastUsed = Date.now();
     }
     if (process.env.SIROCCO_DEBUG) log(`sirocco worker ${name}: shard ${spec.shard} attempt ${spec.attempt} in ${Math.round(performance.now() - started)} ms (process age ${Math.round(performance.now())} ms)`);
@@ -174,6 +177,14 @@ export async function runRedisWorker(o: RedisWorkerOptions): Promise<void> {
         process.exit(130);
       }
       stopping = true;
+      // If Redis is unreachable, close() would wait for it forever: once no task is in
+      // flight, give it 5 s more, then exit anyway (nothing of ours is left to hand back).
+      let idleSince = activeTasks === 0 ? Date.now() : Infinity;
+      setInterval(() => {
+        if (activeTasks > 0) idleSince = Infinity;
+        else if (idleSince === Infinity) idleSince = Date.now();
+        else if (Date.now() - idleSince > 5_000) process.exit(0);
+      }, 500).unref();
       void (async () => {
         // close() waits for the tasks in flight to finish (their locks are kept meanwhile).
         await threadScaler?.stop();
