@@ -1,8 +1,11 @@
 import os from "node:os";
 import { PlanError } from "./errors.js";
+import { checkQueueName, parseRedisUrl, type RedisAddress } from "./redis-url.js";
 
 export type ExecutorName = "inline" | "threads" | "redis";
 export type ProgressMode = "auto" | "bar" | "log" | "none";
+/** Who starts workers for the redis executor: nobody (`"off"`, workers are started by you) or the driver (`"local"`). */
+export type AutoscaleMode = "off" | "local";
 
 /** Options of `run()`; the CLI's flags become their defaults. */
 export interface RunOptions {
@@ -28,6 +31,15 @@ export interface RunOptions {
    * `import.meta.url` when the pipeline is built in a module that is not the main script.
    */
   entry?: string;
+  /** The Redis server of the redis executor: `redis://[user:pass@]host:port[/db]` or `rediss://…`. */
+  redis?: string;
+  /**
+   * The BullMQ queue the redis executor uses; workers must serve the same one. Default
+   * `"sirocco"`, or a queue private to the run with `autoscale: "local"`.
+   */
+  queue?: string;
+  /** With the redis executor, `"local"` starts and retires `sirocco worker` processes on this machine (at most `workers`). Default `"off"`. */
+  autoscale?: AutoscaleMode;
 }
 
 export interface ResolvedRunOptions {
@@ -40,6 +52,10 @@ export interface ResolvedRunOptions {
   resume: boolean;
   progress: ProgressMode;
   entry?: string;
+  redis?: RedisAddress;
+  /** Set only when given; the redis executor picks its default. */
+  queue?: string;
+  autoscale: AutoscaleMode;
 }
 
 /** Environment variable through which `sirocco run` hands its flags to every `run()`. */
@@ -112,7 +128,18 @@ export function resolveRunOptions(opts: RunOptions = {}): ResolvedRunOptions {
     resume: o.resume ?? false,
     progress,
     entry: o.entry,
+    ...redisOptions(executor, o),
   };
+}
+
+function redisOptions(executor: ExecutorName, o: RunOptions): Pick<ResolvedRunOptions, "redis" | "queue" | "autoscale"> {
+  const autoscale = o.autoscale ?? "off";
+  if (autoscale !== "off" && autoscale !== "local") throw new PlanError(`options.autoscale must be "off" or "local", got ${JSON.stringify(autoscale)}`);
+  if (executor !== "redis") return { autoscale };
+  if (o.redis === undefined) {
+    throw new PlanError('the redis executor needs a Redis server: pass --redis redis://host:6379 to `sirocco run` (or { redis: "redis://host:6379" } to run())');
+  }
+  return { redis: parseRedisUrl(o.redis), ...(o.queue === undefined ? {} : { queue: checkQueueName(o.queue) }), autoscale };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -21,6 +21,8 @@ import { sinkExtension, type SinkDriver } from "./extensions.js";
 import { makeTasks, type PlannedStage } from "./make-tasks.js";
 import type { ProgressReporter } from "./progress.js";
 import type { RunResult, RunStats, StageStats } from "./run-result.js";
+import { clearCheckpoints, planStageWithCheckpoint } from "./checkpoint.js";
+import { endRun } from "./run-scope.js";
 import { runtime } from "./runtime.js";
 import type { MapOutput, TaskResult, TaskSpec } from "./task-spec.js";
 
@@ -98,6 +100,8 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   // One executor (one thread pool) for all stages of the run: threads start and rebuild the
   // plan once, not once per stage.
   let shared: Promise<Executor> | undefined;
+  let failed = true;
+  const checkpoints: Array<{ stage: Stage; planned: PlannedStage }> = [];
   try {
     // A single-stage plan needs no shuffle planning (and lists its inputs only once).
     const shuffle = plan.stages.length > 1 ? await planShuffles(plan, ids, o.resume) : { shards: [], consumer: [], skipAll: false };
@@ -110,7 +114,8 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
         src.kind === "shuffleRead"
           ? { partitions: shuffle.shards[stage.id]!, maps: src.inputs.flatMap((id, side) => (mapOutputs.get(id) ?? []).map((m) => ({ ...m, side }))) }
           : undefined;
-      const base = await makeTasks(stage, ids, o.resume, shuffleIn);
+      const base = await planStageWithCheckpoint(stage, ids, o, (m) => process.stderr.write(`${m}\n`), shuffleIn);
+      checkpoints.push({ stage, planned: base });
       const extra = {
         ...(scratch ? { scratch: scratch.dir } : {}),
         memoryBytes: o.memoryBytes,
@@ -137,9 +142,13 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
       for (const r of results) Counters.merge(counters, r.counters);
       if (!stage.sink && !stage.shuffle) rows = results.flatMap((r) => r.rows ?? []);
     }
+    failed = false;
+    await clearCheckpoints(checkpoints, o);
   } finally {
     if (shared) await (await shared.catch(() => undefined))?.close();
     await scratch?.remove();
+    // Executors that keep resources for the whole run (redis) release them here.
+    await endRun(runId, failed);
   }
   stats.wallMs = Date.now() - started;
   return { outputs, rows, counters, stats };
@@ -229,7 +238,8 @@ async function runStage(
   if (planned.tasks.length === 0) return [];
   const executor = await executorFor(planned.tasks.length);
   const results = new Array<TaskResult>(planned.tasks.length);
-  const limit = pLimit(o.executor === "inline" ? 1 : o.workers * 2);
+  // The redis executor queues every task at once: remote workers (and the autoscaler) see the whole backlog.
+  const limit = pLimit(o.executor === "inline" ? 1 : o.executor === "redis" ? Number.POSITIVE_INFINITY : o.workers * 2);
   let failure: unknown;
   try {
     await Promise.all(
@@ -271,10 +281,27 @@ async function createExecutor(
   onRows: (n: number) => void,
 ): Promise<Executor> {
   if (o.executor === "inline") return new InlineExecutor(plan, onRows);
-  if (o.executor === "redis") {
-    throw new PlanError("the redis executor is not available in this version of sirocco; use executor \"threads\" (default) or \"inline\"");
-  }
   const rt = runtime();
+  if (o.executor === "redis") {
+    const { redisExecutorFor } = await import("./executors/redis.js");
+    const entry = resolveEntry(o.entry);
+    return redisExecutorFor({
+      address: o.redis!,
+      queue: o.queue,
+      autoscale: o.autoscale,
+      maxWorkers: o.workers,
+      script: entry,
+      meta: {
+        runId: ids.runId,
+        runIndex: ids.runIndex,
+        fingerprint: plan.fingerprint,
+        identities: plan.identities,
+        argv: process.argv,
+        script: process.argv[1] ?? entry,
+        history: rt.history.slice(0, ids.runIndex - 1),
+      },
+    });
+  }
   const { ThreadsExecutor } = await import("./executors/threads.js");
   return new ThreadsExecutor(
     Math.min(o.workers, tasks),

@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { TokenFeedOptions } from "../../src/index.js";
+import { executorFlags } from "./executors.js";
 import { describeRun, REPO_ROOT, runCommand, runSirocco, type SpawnResult } from "./spawn.js";
 
 export const FEED_PIPELINES = path.join(REPO_ROOT, "test/fixtures/feed-pipelines.ts");
@@ -34,7 +35,7 @@ export async function tokenizeViaCli(
   a: { inDir: string; cache: string; encoding: string; shardRows?: number; executor: string; workers?: number; env?: Record<string, string> },
 ): Promise<SpawnResult> {
   const r = await runSirocco(
-    ["run", FEED_PIPELINES, a.inDir, a.cache, a.encoding, ...(a.shardRows ? [String(a.shardRows)] : []), "--executor", a.executor, "--workers", String(a.workers ?? 2), "--progress", "none"],
+    ["run", FEED_PIPELINES, a.inDir, a.cache, a.encoding, ...(a.shardRows ? [String(a.shardRows)] : []), "--executor", a.executor, "--workers", String(a.workers ?? 2), "--progress", "none", ...executorFlags(a.executor)],
     { env: a.env, timeoutMs: 90_000 },
   );
   if (r.code !== 0) throw new Error(`tokenize job failed: ${describeRun(r)}`);

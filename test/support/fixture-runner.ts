@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RunResult } from "../../src/index.js";
-import type { TestExecutor } from "./executors.js";
+import { executorFlags, type TestExecutor } from "./executors.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "bin/sirocco.mjs");
@@ -38,6 +38,7 @@ export function runFixture(
     String(args.workers ?? 2),
     "--progress",
     "none",
+    ...executorFlags(args.executor),
     ...(args.flags ?? []),
   ];
   return new Promise((resolve, reject) => {

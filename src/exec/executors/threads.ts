@@ -36,7 +36,11 @@ export class ThreadsExecutor implements Executor {
   private readonly channel: BroadcastChannel;
   private poolError: unknown;
 
-  constructor(workers: number, data: ThreadWorkerData, onRows?: RowsListener) {
+  /**
+   * `elastic`: start `minThreads` threads and more on demand up to `workers`, retiring threads
+   * idle for `idleTimeoutMs` (the pool then follows how many tasks its user runs at once).
+   */
+  constructor(workers: number, data: ThreadWorkerData, onRows?: RowsListener, elastic?: { minThreads: number; idleTimeoutMs: number }) {
     const bootstrap = new URL("../worker-bootstrap.js", import.meta.url);
     if (!fs.existsSync(bootstrap)) {
       throw new PlanError(
@@ -45,9 +49,9 @@ export class ThreadsExecutor implements Executor {
     }
     this.pool = new Piscina({
       filename: bootstrap.href,
-      minThreads: workers,
+      minThreads: elastic?.minThreads ?? workers,
       maxThreads: workers,
-      idleTimeout: 60_000,
+      idleTimeout: elastic?.idleTimeoutMs ?? 60_000,
       concurrentTasksPerWorker: 1,
       workerData: data,
       // A driver started under tsx passes its loader flags to threads, where they only cost

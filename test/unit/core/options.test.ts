@@ -73,6 +73,7 @@ describe("resolveRunOptions", () => {
       resume: false,
       progress: "auto",
       entry: undefined,
+      autoscale: "off",
     });
     expect(resolveRunOptions({})).toEqual(resolveRunOptions());
   });
@@ -89,6 +90,7 @@ describe("resolveRunOptions", () => {
       resume: true,
       progress: "none",
       entry: "file:///x.ts",
+      autoscale: "off",
     });
     expect(resolveRunOptions({ memory: 12345 }).memoryBytes).toBe(12345);
   });
@@ -143,5 +145,19 @@ describe("resolveRunOptions", () => {
     expect(envDefaults()).toEqual({});
     process.env[DEFAULTS_ENV] = "";
     expect(envDefaults()).toEqual({});
+  });
+
+  it("parses and checks the redis executor's URL, queue and autoscale mode", () => {
+    const r = resolveRunOptions({ executor: "redis", redis: "rediss://me:secret@cache.internal:6380/2", queue: "etl-1", autoscale: "local" });
+    expect(r.redis).toEqual({ url: "rediss://me:secret@cache.internal:6380/2", tls: true, host: "cache.internal", port: 6380, db: 2, display: "rediss://me:***@cache.internal:6380/2" });
+    expect(r.queue).toBe("etl-1");
+    expect(r.autoscale).toBe("local");
+    expect(resolveRunOptions({ executor: "redis", redis: "redis://localhost" }).redis).toMatchObject({ port: 6379, db: 0, tls: false });
+    expect(planError(() => resolveRunOptions({ executor: "redis", redis: "redis://localhost:6379/zero" })).message).toBe(
+      'options.redis names database "zero", which is not a number, in "redis://localhost:6379/zero"; expected redis://[user:pass@]host:port[/db] (or rediss:// for TLS)',
+    );
+    expect(planError(() => resolveRunOptions({ executor: "redis", redis: "localhost:6379" })).message).toContain("options.redis must start with redis:// or rediss://");
+    expect(planError(() => resolveRunOptions({ executor: "redis", redis: "redis://h:1", queue: "a:b" })).message).toBe('options.queue must be 1-100 letters, digits, "_", "-" or ".", got "a:b"');
+    expect(planError(() => resolveRunOptions({ autoscale: "k8s" as never })).message).toBe('options.autoscale must be "off" or "local", got "k8s"');
   });
 });

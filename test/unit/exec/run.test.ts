@@ -131,10 +131,12 @@ describe("run() inline", () => {
     expect(calls).toBe(0);
   });
 
-  it("says the redis executor is not available", async () => {
+  it("says the redis executor needs a Redis URL, and checks its form, before running anything", async () => {
     const e = await rejection(run(Dataset.fromList([1]), { executor: "redis", progress: "none" }));
     expect(e).toBeInstanceOf(PlanError);
-    expect((e as Error).message).toContain("the redis executor is not available in this version of sirocco");
+    expect((e as Error).message).toBe('the redis executor needs a Redis server: pass --redis redis://host:6379 to `sirocco run` (or { redis: "redis://host:6379" } to run())');
+    const e2 = await rejection(run(Dataset.fromList([1]), { executor: "redis", redis: "http://localhost:6379", progress: "none" }));
+    expect((e2 as Error).message).toBe('options.redis must start with redis:// or rediss:// (redis://[user:pass@]host:port[/db] (or rediss:// for TLS)), got "http://localhost:6379"');
   });
 });
 
