@@ -1,12 +1,16 @@
 /**
- * `npm run demo`: makes a demo corpus if there is none, then cleans it with
- * examples/clean-directory.ts through the CLI, as a user would:
+ * `npm run demo`: makes a demo corpus if there is none, then runs two jobs through the CLI,
+ * as a user would, on the default executor (a thread pool, local files):
  *
  *   node bin/sirocco.mjs run examples/clean-directory.ts data/demo/in data/demo/out --workers 2
+ *   node bin/sirocco.mjs run examples/dedupe-and-count.ts data/demo/out data/demo/dedup --workers 2
+ *
+ * The first cleans every file of a directory (a narrow, one-stage job); the second drops
+ * duplicate texts and counts documents per domain (two shuffles).
  *
  * The corpus (data/demo/in, gitignored) is 8 JSONL.gz files, about 20 MB uncompressed, from
- * `makeCorpus` with seed 1; it is made again when a file is missing. data/demo/out is
- * cleared first so the demo always does the work.
+ * `makeCorpus` with seed 1 and 10% exact duplicate texts; it is made again when a file is
+ * missing. data/demo/out and data/demo/dedup are cleared first so the demo always does the work.
  *
  * `tsx scripts/demo.ts --data-only` only makes sure the corpus exists; the `example:*` npm
  * scripts run it first, so they work from a fresh clone too.
@@ -20,6 +24,7 @@ import { makeCorpus } from "./make-corpus.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const inDir = path.join(root, "data/demo/in");
 const outDir = path.join(root, "data/demo/out");
+const dedupDir = path.join(root, "data/demo/dedup");
 const FILES = 8;
 const MEGABYTES = 20;
 
@@ -37,16 +42,25 @@ if (corpusComplete()) {
   console.log(`demo corpus: writing ${FILES} files, ~${MEGABYTES} MB of JSONL before gzip, to ${path.relative(root, inDir)} …`);
   const started = Date.now();
   fs.rmSync(inDir, { recursive: true, force: true });
-  const paths = await makeCorpus({ outDir: inDir, megabytes: MEGABYTES, files: FILES, seed: 1 });
+  const paths = await makeCorpus({ outDir: inDir, megabytes: MEGABYTES, files: FILES, seed: 1, duplicateFraction: 0.1 });
   const bytes = paths.reduce((sum, p) => sum + fs.statSync(p).size, 0);
   console.log(`demo corpus: done, ${(bytes / 1e6).toFixed(1)} MB gzipped, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 if (!process.argv.includes("--data-only")) {
   fs.rmSync(outDir, { recursive: true, force: true });
-  const args = ["bin/sirocco.mjs", "run", "examples/clean-directory.ts", "data/demo/in", "data/demo/out", "--workers", "2"];
-  console.log(`\n$ node ${args.join(" ")}\n`);
-  const child = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
-  if (child.error) throw child.error;
-  process.exitCode = child.status ?? 1;
+  fs.rmSync(dedupDir, { recursive: true, force: true });
+  const jobs = [
+    ["bin/sirocco.mjs", "run", "examples/clean-directory.ts", "data/demo/in", "data/demo/out", "--workers", "2"],
+    ["bin/sirocco.mjs", "run", "examples/dedupe-and-count.ts", "data/demo/out", "data/demo/dedup", "--workers", "2"],
+  ];
+  for (const args of jobs) {
+    console.log(`\n$ node ${args.join(" ")}\n`);
+    const child = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+    if (child.error) throw child.error;
+    if (child.status !== 0) {
+      process.exitCode = child.status ?? 1;
+      break;
+    }
+  }
 }

@@ -22,6 +22,11 @@ export async function rebuildPlan(d: Omit<ThreadWorkerData, "runId">): Promise<P
   const rt = runtime();
   // Name the user's script (argv[1]) rather than the compiled bundle `sirocco run` imports.
   const script = d.argv[1] ?? (d.entry.startsWith("file:") ? fileURLToPath(d.entry) : d.entry);
+  // What the script prints at top level while it is re-imported (e.g. the report of an earlier
+  // run() it replays) already appeared once, from the driver: a worker discards it. Output of
+  // user functions while tasks run is not affected.
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
   const terminal = await new Promise<PlanNode>((resolve, reject) => {
     rt.workerMode = { targetRun: d.runIndex, history: d.history, onPlan: resolve };
     import(d.entry).then(
@@ -34,6 +39,8 @@ export async function rebuildPlan(d: Omit<ThreadWorkerData, "runId">): Promise<P
         ),
       (e: unknown) => reject(new PlanError(`importing ${script} in a worker failed: ${(e as Error)?.message ?? e}`, { cause: e })),
     );
+  }).finally(() => {
+    process.stdout.write = write;
   });
   const plan = compilePlan(terminal);
   if (plan.fingerprint !== d.fingerprint) {
