@@ -8,6 +8,8 @@
  */
 export interface ShuffleEntry {
   key: string;
+  /** `keyHash` of the key (52 bits): entries are ordered by it first, so long keys are compared only on ties. */
+  hash: number;
   src: number;
   shard: number;
   pos: number;
@@ -22,8 +24,15 @@ export function entryBytes(e: ShuffleEntry): number {
   return e.key.length * 2 + e.payload.length + ENTRY_OVERHEAD_BYTES;
 }
 
-/** Input order, then key: the order sorted runs and merges use. */
+/** Key order: by key hash, then canonical key (only when hashes tie). */
+export function compareKeys(a: ShuffleEntry, b: ShuffleEntry): number {
+  if (a.hash !== b.hash) return a.hash - b.hash;
+  return a.key === b.key ? 0 : a.key < b.key ? -1 : 1;
+}
+
+/** Key order, then input order: the order sorted runs and merges use. */
 export function compareEntries(a: ShuffleEntry, b: ShuffleEntry): number {
+  if (a.hash !== b.hash) return a.hash - b.hash;
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
   return a.src - b.src || a.shard - b.shard || a.pos - b.pos;
 }

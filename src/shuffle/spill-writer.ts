@@ -1,5 +1,5 @@
 import { storeFor } from "../io/store-for.js";
-import { encodeBlock } from "./spill-block.js";
+import { compressScratch, encodeBlock } from "./spill-block.js";
 import { entryBytes, type ShuffleEntry } from "./shuffle-entry.js";
 import type { SpillIndex } from "./spill-index.js";
 
@@ -65,7 +65,8 @@ export class SpillWriter {
     let offset = 0;
     try {
       // Blocks compress concurrently on libuv's pool; they are written in partition order.
-      const blocks = await Promise.all(buffers.map((entries) => (entries.length === 0 ? undefined : encodeBlock(entries))));
+      const z = compressScratch(this.o.dir);
+      const blocks = await Promise.all(buffers.map((entries) => (entries.length === 0 ? undefined : encodeBlock(entries, z))));
       for (let p = 0; p < buffers.length; p++) {
         const entries = buffers[p]!;
         const block = blocks[p];

@@ -51,10 +51,14 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
   }
   if (node.kind === "dedupe") {
     let prev: string | undefined;
+    let prevHash = -1;
     for await (const batch of sorted) {
       for (const e of batch) {
-        if (e.key === prev) continue;
+        // Sorted by (hash, key): a repeated key has the previous entry's hash; long keys are
+        // compared as strings only then.
+        if (e.hash === prevHash && e.key === prev) continue;
         prev = e.key;
+        prevHash = e.hash;
         out.push(deserialize(e.payload));
       }
       if (full()) yield take();
