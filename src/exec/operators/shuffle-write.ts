@@ -49,27 +49,28 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
         : node.kind === "join"
           ? ((src === 0 ? node.leftKey : node.rightKey) as (r: unknown) => unknown)
           : undefined;
-  // keyOf returns the canonical key and sets `hash` (its key hash) and `raw` (the string key
-  // itself, or the canonical form): a string key is hashed and compared as the row's own
-  // string, never as the `"`-prefixed copy.
-  let hash = 0;
+  // keyOf returns the canonical key and sets `raw` (the string key itself, or the canonical
+  // form); hashRaw() then gives its key hash. A string key is hashed and compared as the row's
+  // own string, never as the `"`-prefixed copy.
   let raw = "";
+  let rawIsString = false;
   const keyOf = (row: unknown, c: Chunk, i: number): string => {
     try {
       const v = keyFn!(row);
       if (typeof v === "string") {
         raw = v;
-        hash = keyHash("", v);
+        rawIsString = true;
         return `"${v}`;
       }
       const k = canonicalKey(v);
       raw = k;
-      hash = keyHash(k);
+      rawIsString = false;
       return k;
     } catch (e) {
       throw new StepFailure(e, keyStep, c.file, c.lines?.[i]);
     }
   };
+  const hashRaw = (): number => (rawIsString ? keyHash("", raw) : keyHash(raw));
 
   if (node.kind === "reduce") {
     const local = node.local as (acc: unknown, row: unknown) => unknown;
@@ -116,7 +117,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
             }
           }
         } else {
-          groups.set(key, { hash, pos, value: counting ? 1 : row });
+          groups.set(key, { hash: hashRaw(), pos, value: counting ? 1 : row });
           bytes += key.length * 2 + ENTRY_OVERHEAD_BYTES + (counting ? 16 : serialize(row).length);
           if (bytes >= budget) await flush();
         }
@@ -141,8 +142,10 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       const row = c.rows[i];
       let key: string;
       let p: number;
+      let hash: number;
       if (keyFn) {
         key = keyOf(row, c, i);
+        hash = hashRaw();
         if (dedupe) {
           const prev = seen.get(hash);
           if (prev === undefined) seen.set(hash, raw);
