@@ -19,9 +19,34 @@ export interface ShuffleEntry {
 /** Fixed per-entry overhead counted against memory budgets (object header, fields, array slot). */
 export const ENTRY_OVERHEAD_BYTES = 96;
 
+/**
+ * An entry read back from a spill block: its key stays UTF-8 bytes in the block until first
+ * asked for. Reducers compare keys only when key hashes tie, so most long keys (a dedupe on
+ * text) are never decoded into strings.
+ */
+export class DecodedEntry implements ShuffleEntry {
+  private k: string | undefined;
+  constructor(
+    /** The block bytes holding the key's UTF-8 at `keyStart` (copied as is into sorted runs). */
+    readonly keyBuf: Buffer,
+    readonly keyStart: number,
+    /** UTF-8 bytes of the key (≥ its UTF-16 length, so counting it never under-counts). */
+    readonly keyUtf8Length: number,
+    public hash: number,
+    public src: number,
+    public shard: number,
+    public pos: number,
+    public payload: Uint8Array,
+  ) {}
+
+  get key(): string {
+    return (this.k ??= this.keyBuf.toString("utf8", this.keyStart, this.keyStart + this.keyUtf8Length));
+  }
+}
+
 /** Bytes an entry is counted for in memory budgets (UTF-16 key + payload + overhead). */
 export function entryBytes(e: ShuffleEntry): number {
-  return e.key.length * 2 + e.payload.length + ENTRY_OVERHEAD_BYTES;
+  return (e instanceof DecodedEntry ? e.keyUtf8Length : e.key.length) * 2 + e.payload.length + ENTRY_OVERHEAD_BYTES;
 }
 
 /** Key order: by key hash, then canonical key (only when hashes tie). */

@@ -1,6 +1,6 @@
 import { Binary, Float64, Int32, Table, Utf8, makeData, makeVector, tableFromIPC, tableToIPC } from "apache-arrow";
 import { compress, decompress } from "@mongodb-js/zstd";
-import type { ShuffleEntry } from "./shuffle-entry.js";
+import { DecodedEntry, type ShuffleEntry } from "./shuffle-entry.js";
 
 /**
  * A spill block: the entries of one partition from one flush, as one Arrow IPC stream
@@ -37,7 +37,8 @@ export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
   let keyBytes = 0;
   let payloadBytes = 0;
   for (let i = 0; i < n; i++) {
-    keyBytes += Buffer.byteLength(entries[i]!.key, "utf8");
+    const e = entries[i]!;
+    keyBytes += e instanceof DecodedEntry ? e.keyUtf8Length : Buffer.byteLength(e.key, "utf8");
     payloadBytes += entries[i]!.payload.length;
   }
   const keys = Buffer.allocUnsafe(keyBytes);
@@ -50,7 +51,8 @@ export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
   let po = 0;
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
-    ko += keys.write(e.key, ko, "utf8");
+    if (e instanceof DecodedEntry) ko += e.keyBuf.copy(keys, ko, e.keyStart, e.keyStart + e.keyUtf8Length);
+    else ko += keys.write(e.key, ko, "utf8");
     keyOffsets[i + 1] = ko;
     payloads.set(e.payload, po);
     po += e.payload.length;
@@ -87,14 +89,7 @@ export function decodeBlockIpc(ipc: Uint8Array): ShuffleEntry[] {
     const pv = p.values as Uint8Array;
     const po = p.valueOffsets as Int32Array;
     for (let i = 0; i < batch.numRows; i++) {
-      out.push({
-        key: keyBuf.toString("utf8", ko[i]!, ko[i + 1]!),
-        hash: hash[i]!,
-        src: src[i]!,
-        shard: shard[i]!,
-        pos: pos[i]!,
-        payload: pv.subarray(po[i]!, po[i + 1]!),
-      });
+      out.push(new DecodedEntry(keyBuf, ko[i]!, ko[i + 1]! - ko[i]!, hash[i]!, src[i]!, shard[i]!, pos[i]!, pv.subarray(po[i]!, po[i + 1]!)));
     }
   }
   return out;
