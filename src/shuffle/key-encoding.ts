@@ -66,8 +66,10 @@ export function decodeKey(canonical: string): unknown {
 const TWO20 = 1048576;
 
 function sha52(text: string, tweak: number): number {
-  const b = digest("sha1", text, "buffer");
-  return ((b.readUInt32BE(0) ^ tweak) >>> 0) * TWO20 + (b.readUInt32BE(4) >>> 12);
+  // The digest as a latin1 string (one char per byte): no Buffer allocated per key.
+  const d = digest("sha1", text, "binary");
+  const hi = ((d.charCodeAt(0) << 24) | (d.charCodeAt(1) << 16) | (d.charCodeAt(2) << 8) | d.charCodeAt(3)) ^ tweak;
+  return (hi >>> 0) * TWO20 + ((d.charCodeAt(4) << 12) | (d.charCodeAt(5) << 4) | (d.charCodeAt(6) >>> 4));
 }
 
 /**
