@@ -78,17 +78,18 @@ async function main(): Promise<void> {
       speedupVsLoop: loop.processWallMs / sir.processWallMs,
       slowdownVsDuckdb: sir.processWallMs / duck.processWallMs,
       peakRssMb: { loop: loop.maxRssKb / 1024, duckdb: duck.maxRssKb / 1024, sirocco: sir.maxRssKb / 1024 },
+      cpuMs: { loop: loop.userMs + loop.sysMs, duckdb: duck.userMs + duck.sysMs, sirocco: sir.userMs + sir.sysMs },
       sirocco: sir.extra,
     };
     results[job] = line;
     console.log(
       `${job}: ${String(line.rowsIn)} rows → ${String(line.rowsOut)}; process wall time: loop ${s(loop.processWallMs)}, DuckDB(2) ${s(duck.processWallMs)}, sirocco threads(2) ${s(sir.processWallMs)} ` +
-        `→ ${line.speedupVsLoop.toFixed(2)}× the loop (target ≥ 1.5), ${line.slowdownVsDuckdb.toFixed(2)}× DuckDB's time (target ≤ 2); peak RSS MB loop ${line.peakRssMb.loop.toFixed(0)}, DuckDB ${line.peakRssMb.duckdb.toFixed(0)}, sirocco ${line.peakRssMb.sirocco.toFixed(0)}`,
+        `(CPU loop ${s(line.cpuMs.loop)}, DuckDB ${s(line.cpuMs.duckdb)}, sirocco ${s(line.cpuMs.sirocco)}) → ${line.speedupVsLoop.toFixed(2)}× the loop (target ≥ 1.5), ${line.slowdownVsDuckdb.toFixed(2)}× DuckDB's time (target ≤ 2); peak RSS MB loop ${line.peakRssMb.loop.toFixed(0)}, DuckDB ${line.peakRssMb.duckdb.toFixed(0)}, sirocco ${line.peakRssMb.sirocco.toFixed(0)}`,
     );
   }
   const small = await child("sirocco", "dedupe", ["--memory", BUDGET]);
   const budgetMb = Number.parseFloat(BUDGET) * (BUDGET.toUpperCase().endsWith("GB") ? 1000 : 1);
-  results.boundedDedupe = { budget: BUDGET, inputToBudget: MB / budgetMb, wallMs: small.processWallMs, peakRssMb: small.maxRssKb / 1024, extra: small.extra };
+  results.boundedDedupe = { budget: BUDGET, inputToBudget: MB / budgetMb, wallMs: small.processWallMs, cpuMs: small.userMs + small.sysMs, peakRssMb: small.maxRssKb / 1024, extra: small.extra };
   console.log(
     `dedupe with --memory ${BUDGET} (input ${(MB / budgetMb).toFixed(0)}× the budget per task, 2 tasks at a time): ${s(small.processWallMs)}, peak RSS ${(small.maxRssKb / 1024).toFixed(0)} MB ` +
       `(= 2 × budget + ${(small.maxRssKb / 1024 - 2 * budgetMb).toFixed(0)} MB for Node, two worker threads, V8 heaps and Arrow/zstd buffers); spill files ${String(small.extra.spillFiles)}, sorted runs ${String(small.extra.sortedRuns)}`,

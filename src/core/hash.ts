@@ -16,7 +16,7 @@ export function contentHash(value: unknown): string {
 
 /**
  * murmur3's 32-bit finalizer: mixes every input bit into every output bit (unsigned result).
- * Used by the shuffle's key hash and the feed's window permutation.
+ * Used by the feed's window permutation.
  *
  * @example fmix32(1) // 1364076727
  */

@@ -1,7 +1,7 @@
 import { storeFor } from "../io/store-for.js";
-import { encodeBlock } from "./spill-block.js";
+import { compressScratch, encodeBlock } from "./spill-block.js";
 import { readBlock, readBlocks, type BlockRef } from "./spill-index.js";
-import { compareEntries, entryBytes, type ShuffleEntry } from "./shuffle-entry.js";
+import { compareEntries, compareKeys, entryBytes, type ShuffleEntry } from "./shuffle-entry.js";
 
 /**
  * Most sorted runs merged at once. With one decoded block per run in memory and blocks of
@@ -27,7 +27,7 @@ export interface SortInfo {
 }
 
 /**
- * The entries of one partition sorted by (key, src, shard, pos), in batches. `blocks` must
+ * The entries of one partition sorted by (key hash, key, src, shard, pos), in batches. `blocks` must
  * be listed in input order (src, then map shard, then spill), as `partitionBlocks` lists
  * them. When the partition fits half the budget it is sorted in memory (a stable sort by
  * key keeps input order within a key); otherwise it becomes sorted runs in the scratch
@@ -39,7 +39,7 @@ export async function sortPartition(blocks: readonly BlockRef[], o: SortOptions,
   if (total <= o.budgetBytes / 2) {
     const all: ShuffleEntry[] = [];
     for await (const entries of readBlocks(blocks)) for (const e of entries) all.push(e);
-    all.sort(byKey);
+    all.sort(compareKeys);
     return oneBatch(all);
   }
   if (info) info.external = true;
@@ -88,9 +88,6 @@ interface Run {
   blocks: BlockRef[];
 }
 
-function byKey(a: ShuffleEntry, b: ShuffleEntry): number {
-  return a.key === b.key ? 0 : a.key < b.key ? -1 : 1;
-}
 
 async function* oneBatch(all: ShuffleEntry[]): AsyncGenerator<ShuffleEntry[]> {
   if (all.length > 0) yield all;
@@ -108,7 +105,7 @@ async function writeRun(batches: Iterable<ShuffleEntry[]> | AsyncIterable<Shuffl
   let cur: ShuffleEntry[] = [];
   let bytes = 0;
   const emit = async () => {
-    const block = await encodeBlock(cur);
+    const block = await encodeBlock(cur, compressScratch(file));
     blocks.push({ file, offset, length: block.length, rows: cur.length, memoryBytes: bytes });
     offset += block.length;
     cur = [];

@@ -8,6 +8,8 @@
  */
 export interface ShuffleEntry {
   key: string;
+  /** `keyHash` of the key (52 bits): entries are ordered by it first, so long keys are compared only on ties. */
+  hash: number;
   src: number;
   shard: number;
   pos: number;
@@ -17,13 +19,45 @@ export interface ShuffleEntry {
 /** Fixed per-entry overhead counted against memory budgets (object header, fields, array slot). */
 export const ENTRY_OVERHEAD_BYTES = 96;
 
-/** Bytes an entry is counted for in memory budgets (UTF-16 key + payload + overhead). */
-export function entryBytes(e: ShuffleEntry): number {
-  return e.key.length * 2 + e.payload.length + ENTRY_OVERHEAD_BYTES;
+/**
+ * An entry read back from a spill block: its key stays UTF-8 bytes in the block until first
+ * asked for. Reducers compare keys only when key hashes tie, so most long keys (a dedupe on
+ * text) are never decoded into strings.
+ */
+export class DecodedEntry implements ShuffleEntry {
+  private k: string | undefined;
+  constructor(
+    /** The block bytes holding the key's UTF-8 at `keyStart` (copied as is into sorted runs). */
+    readonly keyBuf: Buffer,
+    readonly keyStart: number,
+    /** UTF-8 bytes of the key (≥ its UTF-16 length, so counting it never under-counts). */
+    readonly keyUtf8Length: number,
+    public hash: number,
+    public src: number,
+    public shard: number,
+    public pos: number,
+    public payload: Uint8Array,
+  ) {}
+
+  get key(): string {
+    return (this.k ??= this.keyBuf.toString("utf8", this.keyStart, this.keyStart + this.keyUtf8Length));
+  }
 }
 
-/** Input order, then key: the order sorted runs and merges use. */
+/** Bytes an entry is counted for in memory budgets (UTF-16 key + payload + overhead). */
+export function entryBytes(e: ShuffleEntry): number {
+  return (e instanceof DecodedEntry ? e.keyUtf8Length : e.key.length) * 2 + e.payload.length + ENTRY_OVERHEAD_BYTES;
+}
+
+/** Key order: by key hash, then canonical key (only when hashes tie). */
+export function compareKeys(a: ShuffleEntry, b: ShuffleEntry): number {
+  if (a.hash !== b.hash) return a.hash - b.hash;
+  return a.key === b.key ? 0 : a.key < b.key ? -1 : 1;
+}
+
+/** Key order, then input order: the order sorted runs and merges use. */
 export function compareEntries(a: ShuffleEntry, b: ShuffleEntry): number {
+  if (a.hash !== b.hash) return a.hash - b.hash;
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
   return a.src - b.src || a.shard - b.shard || a.pos - b.pos;
 }

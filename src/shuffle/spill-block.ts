@@ -1,19 +1,33 @@
 import { Binary, Float64, Int32, Table, Utf8, makeData, makeVector, tableFromIPC, tableToIPC } from "apache-arrow";
 import { compress, decompress } from "@mongodb-js/zstd";
-import type { ShuffleEntry } from "./shuffle-entry.js";
+import { DecodedEntry, type ShuffleEntry } from "./shuffle-entry.js";
 
 /**
  * A spill block: the entries of one partition from one flush, as one Arrow IPC stream
- * (columns `key` utf8, `src` int32, `shard` int32, `pos` float64, `payload` binary) compressed
- * as a single zstd frame (level 1: spill files are short-lived, speed beats ratio).
+ * (columns `key` utf8, `hash` float64 (the 52-bit key hash), `src` int32, `shard` int32,
+ * `pos` float64, `payload` binary) — compressed as a single zstd frame (level 1: spill files
+ * are short-lived, speed beats ratio) when `compressed`, else the IPC bytes as they are.
+ * Scratch on local disk is written uncompressed (zstd cost about a sixth of a dedupe's CPU
+ * and local scratch lives in the page cache); remote scratch (gs://) is compressed.
+ * {@link decodeBlock} tells the two apart by the zstd frame magic (an Arrow IPC stream
+ * starts with 0xFFFFFFFF).
  */
-export async function encodeBlock(entries: readonly ShuffleEntry[]): Promise<Buffer> {
-  return compress(Buffer.from(encodeBlockIpc(entries)), 1);
+export async function encodeBlock(entries: readonly ShuffleEntry[], compressed = true): Promise<Buffer> {
+  const ipc = encodeBlockIpc(entries);
+  const buf = Buffer.from(ipc.buffer, ipc.byteOffset, ipc.byteLength);
+  return compressed ? compress(buf, 1) : buf;
 }
+
+const ZSTD_MAGIC = 0xfd2fb528;
 
 /** Entries of a block written by {@link encodeBlock}, in the order they were written. */
 export async function decodeBlock(bytes: Buffer): Promise<ShuffleEntry[]> {
-  return decodeBlockIpc(await decompress(bytes));
+  return decodeBlockIpc(bytes.length >= 4 && bytes.readUInt32LE(0) === ZSTD_MAGIC ? await decompress(bytes) : bytes);
+}
+
+/** Whether blocks written under a scratch folder are compressed: only when it is remote. */
+export function compressScratch(dir: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dir);
 }
 
 export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
@@ -23,11 +37,13 @@ export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
   let keyBytes = 0;
   let payloadBytes = 0;
   for (let i = 0; i < n; i++) {
-    keyBytes += Buffer.byteLength(entries[i]!.key, "utf8");
+    const e = entries[i]!;
+    keyBytes += e instanceof DecodedEntry ? e.keyUtf8Length : Buffer.byteLength(e.key, "utf8");
     payloadBytes += entries[i]!.payload.length;
   }
   const keys = Buffer.allocUnsafe(keyBytes);
   const payloads = Buffer.allocUnsafe(payloadBytes);
+  const hash = new Float64Array(n);
   const src = new Int32Array(n);
   const shard = new Int32Array(n);
   const pos = new Float64Array(n);
@@ -35,17 +51,20 @@ export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
   let po = 0;
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
-    ko += keys.write(e.key, ko, "utf8");
+    if (e instanceof DecodedEntry) ko += e.keyBuf.copy(keys, ko, e.keyStart, e.keyStart + e.keyUtf8Length);
+    else ko += keys.write(e.key, ko, "utf8");
     keyOffsets[i + 1] = ko;
     payloads.set(e.payload, po);
     po += e.payload.length;
     payloadOffsets[i + 1] = po;
+    hash[i] = e.hash;
     src[i] = e.src;
     shard[i] = e.shard;
     pos[i] = e.pos;
   }
   const table = new Table({
     key: makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: keyOffsets, data: keys })),
+    hash: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: hash })),
     src: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: src })),
     shard: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: shard })),
     pos: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: pos })),
@@ -60,6 +79,7 @@ export function decodeBlockIpc(ipc: Uint8Array): ShuffleEntry[] {
   for (const batch of table.batches) {
     const k = batch.getChild("key")!.data[0]!;
     const p = batch.getChild("payload")!.data[0]!;
+    const hash = batch.getChild("hash")!.data[0]!.values as Float64Array;
     const src = batch.getChild("src")!.data[0]!.values as Int32Array;
     const shard = batch.getChild("shard")!.data[0]!.values as Int32Array;
     const pos = batch.getChild("pos")!.data[0]!.values as Float64Array;
@@ -69,13 +89,7 @@ export function decodeBlockIpc(ipc: Uint8Array): ShuffleEntry[] {
     const pv = p.values as Uint8Array;
     const po = p.valueOffsets as Int32Array;
     for (let i = 0; i < batch.numRows; i++) {
-      out.push({
-        key: keyBuf.toString("utf8", ko[i]!, ko[i + 1]!),
-        src: src[i]!,
-        shard: shard[i]!,
-        pos: pos[i]!,
-        payload: pv.subarray(po[i]!, po[i + 1]!),
-      });
+      out.push(new DecodedEntry(keyBuf, ko[i]!, ko[i + 1]! - ko[i]!, hash[i]!, src[i]!, shard[i]!, pos[i]!, pv.subarray(po[i]!, po[i + 1]!)));
     }
   }
   return out;

@@ -1,5 +1,5 @@
 import { storeFor } from "../io/store-for.js";
-import { encodeBlock } from "./spill-block.js";
+import { compressScratch, encodeBlock } from "./spill-block.js";
 import { entryBytes, type ShuffleEntry } from "./shuffle-entry.js";
 import type { SpillIndex } from "./spill-index.js";
 
@@ -64,11 +64,16 @@ export class SpillWriter {
     const ranges: number[] = [];
     let offset = 0;
     try {
-      // Blocks compress concurrently on libuv's pool; they are written in partition order.
-      const blocks = await Promise.all(buffers.map((entries) => (entries.length === 0 ? undefined : encodeBlock(entries))));
+      // Compressed blocks (remote scratch) compress concurrently on libuv's pool; uncompressed
+      // ones are encoded one at a time, each partition's entries released once written, so a
+      // flush holds one block's extra copy, not a copy of every buffer. Written in partition order.
+      const z = compressScratch(this.o.dir);
+      const blocks = z ? await Promise.all(buffers.map((entries) => (entries.length === 0 ? undefined : encodeBlock(entries, true)))) : [];
       for (let p = 0; p < buffers.length; p++) {
         const entries = buffers[p]!;
-        const block = blocks[p];
+        const block = z ? blocks[p] : entries.length === 0 ? undefined : await encodeBlock(entries, false);
+        buffers[p] = [];
+        blocks[p] = undefined;
         if (!block) {
           ranges.push(offset, 0, 0, 0);
           continue;

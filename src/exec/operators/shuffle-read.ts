@@ -50,11 +50,13 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     return;
   }
   if (node.kind === "dedupe") {
-    let prev: string | undefined;
+    let prev: ShuffleEntry | undefined;
     for await (const batch of sorted) {
       for (const e of batch) {
-        if (e.key === prev) continue;
-        prev = e.key;
+        // Sorted by (hash, key): a repeated key has the previous entry's hash; keys are
+        // decoded and compared as strings only then.
+        if (prev !== undefined && e.hash === prev.hash && e.key === prev.key) continue;
+        prev = e;
         out.push(deserialize(e.payload));
       }
       if (full()) yield take();

@@ -1,7 +1,7 @@
 import { serialize } from "node:v8";
 import { InternalError } from "../../core/errors.js";
 import type { ShuffleEnd } from "../../plan/stage.js";
-import { canonicalKey, partitionOf } from "../../shuffle/key-encoding.js";
+import { canonicalKey, keyHash, partitionOfHash } from "../../shuffle/key-encoding.js";
 import { ENTRY_OVERHEAD_BYTES } from "../../shuffle/shuffle-entry.js";
 import { SpillWriter } from "../../shuffle/spill-writer.js";
 import { StepFailure, type Chunk } from "./chunk.js";
@@ -49,13 +49,28 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
         : node.kind === "join"
           ? ((src === 0 ? node.leftKey : node.rightKey) as (r: unknown) => unknown)
           : undefined;
+  // keyOf returns the canonical key and sets `raw` (the string key itself, or the canonical
+  // form); hashRaw() then gives its key hash. A string key is hashed and compared as the row's
+  // own string, never as the `"`-prefixed copy.
+  let raw = "";
+  let rawIsString = false;
   const keyOf = (row: unknown, c: Chunk, i: number): string => {
     try {
-      return canonicalKey(keyFn!(row));
+      const v = keyFn!(row);
+      if (typeof v === "string") {
+        raw = v;
+        rawIsString = true;
+        return `"${v}`;
+      }
+      const k = canonicalKey(v);
+      raw = k;
+      rawIsString = false;
+      return k;
     } catch (e) {
       throw new StepFailure(e, keyStep, c.file, c.lines?.[i]);
     }
   };
+  const hashRaw = (): number => (rawIsString ? keyHash("", raw) : keyHash(raw));
 
   if (node.kind === "reduce") {
     const local = node.local as (acc: unknown, row: unknown) => unknown;
@@ -71,7 +86,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
         any = true;
       }
     }
-    if (any) writer.add(0, { key: "null", src, shard, pos: 0, payload: serialize(acc) });
+    if (any) writer.add(0, { key: "null", hash: keyHash("null"), src, shard, pos: 0, payload: serialize(acc) });
     return finish(writer);
   }
 
@@ -79,10 +94,10 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
     // Map-side combining: one value per key until the buffer budget is reached.
     const counting = node.kind === "countBy";
     const combine = (node.kind === "groupBy" ? node.combiner : undefined) as ((a: unknown, b: unknown) => unknown) | undefined;
-    let groups = new Map<string, { p: number; pos: number; value: unknown }>();
+    let groups = new Map<string, { hash: number; pos: number; value: unknown }>();
     let bytes = 0;
     const flush = async () => {
-      for (const [key, g] of groups) writer.add(g.p, { key, src, shard, pos: g.pos, payload: serialize(g.value) });
+      for (const [key, g] of groups) writer.add(partitionOfHash(g.hash, partitions), { key, hash: g.hash, src, shard, pos: g.pos, payload: serialize(g.value) });
       groups = new Map();
       bytes = 0;
       await writer.flush();
@@ -102,7 +117,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
             }
           }
         } else {
-          groups.set(key, { p: partitionOf(key, partitions), pos, value: counting ? 1 : row });
+          groups.set(key, { hash: hashRaw(), pos, value: counting ? 1 : row });
           bytes += key.length * 2 + ENTRY_OVERHEAD_BYTES + (counting ? 16 : serialize(row).length);
           if (bytes >= budget) await flush();
         }
@@ -114,32 +129,41 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
   }
 
   // dedupe (first row per key within each buffer generation), groupBy without combiner,
-  // join, reshard: one entry per row.
+  // join, reshard: one entry per row. The dedupe set is keyed by the 52-bit key hash (a number:
+  // no hashing of long strings by V8), the raw key compared on a hit; keys of a (practically
+  // never seen) hash collision go to a second set. It holds one slot per buffered entry and is
+  // dropped at each flush, so it is bounded by the buffer budget (counted in ENTRY_OVERHEAD_BYTES).
   const dedupe = node.kind === "dedupe";
-  let seen = new Set<string>();
+  let seen = new Map<number, string>();
+  let collided: Set<string> | undefined;
   const n = node.kind === "reshard" ? node.n : partitions;
   for await (const c of chunks) {
     for (let i = 0; i < c.rows.length; i++) {
       const row = c.rows[i];
       let key: string;
       let p: number;
+      let hash: number;
       if (keyFn) {
         key = keyOf(row, c, i);
+        hash = hashRaw();
         if (dedupe) {
-          if (seen.has(key)) {
+          const prev = seen.get(hash);
+          if (prev === undefined) seen.set(hash, raw);
+          else if (prev === raw || collided?.has(raw)) {
             pos++;
             continue;
-          }
-          seen.add(key);
+          } else (collided ??= new Set()).add(raw);
         }
-        p = partitionOf(key, n);
+        p = partitionOfHash(hash, n);
       } else {
         key = "";
+        hash = 0;
         p = (shard + pos) % n;
       }
-      if (writer.add(p, { key, src, shard, pos, payload: serialize(row) })) {
+      if (writer.add(p, { key, hash, src, shard, pos, payload: serialize(row) })) {
         await writer.flush();
-        seen = new Set();
+        seen = new Map();
+        collided = undefined;
       }
       pos++;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalKey, decodeKey, hashKey, partitionOf } from "../../../src/shuffle/key-encoding.js";
+import { canonicalKey, decodeKey, hashKey, keyHash, partitionOf } from "../../../src/shuffle/key-encoding.js";
 
 describe("canonicalKey", () => {
   it("tells values of different types apart: 1 vs \"1\", true vs \"true\", null vs \"null\", [1] vs 1", () => {
@@ -47,8 +47,11 @@ describe("canonicalKey", () => {
 
 describe("hashKey / partitionOf", () => {
   it("is a fixed function of the canonical form (same value on every machine)", () => {
-    // Pinned values: a change here changes which partition every key lands in.
-    expect([hashKey(canonicalKey("hello")), hashKey(canonicalKey(1)), hashKey(""), hashKey(canonicalKey({ a: 1 }))]).toEqual([950607705, 1428125071, 2872998923, 161583173]);
+    // Pinned values: a change here changes which partition every key lands in. A string key
+    // hashes as its raw text: sha1("hello") starts aaf4c61d = 2868168221.
+    expect([hashKey(canonicalKey("hello")), hashKey(canonicalKey(1)), hashKey(""), hashKey(canonicalKey({ a: 1 }))]).toEqual([2868168221, 1857810622, 2179484283, 3294113493]);
+    expect(keyHash(canonicalKey("hello"))).toBe(keyHash("", "hello"));
+    expect(Math.floor(keyHash(canonicalKey("hello")) / 2 ** 20)).toBe(2868168221);
     expect(hashKey("1")).not.toBe(hashKey('"1"'));
     expect(Number.isInteger(hashKey("x")) && hashKey("x") >= 0 && hashKey("x") < 2 ** 32).toBe(true);
   });

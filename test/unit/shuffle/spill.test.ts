@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { MERGE_FAN_IN, sortPartition, type SortInfo } from "../../../src/shuffle/external-sort.js";
-import { canonicalKey, partitionOf } from "../../../src/shuffle/key-encoding.js";
+import { canonicalKey, keyHash, partitionOf } from "../../../src/shuffle/key-encoding.js";
 import { compareEntries, type ShuffleEntry } from "../../../src/shuffle/shuffle-entry.js";
 import { decodeBlockIpc, encodeBlockIpc } from "../../../src/shuffle/spill-block.js";
 import { partitionBlocks, readIndex, type SpillIndex } from "../../../src/shuffle/spill-index.js";
@@ -12,10 +12,11 @@ import { useTempDir } from "../../support/use-temp-dir.js";
 const tmp = useTempDir("sirocco-spill-");
 
 function entry(key: unknown, shard: number, pos: number, text = `row ${shard}/${pos}`): ShuffleEntry {
-  return { key: canonicalKey(key), src: 0, shard, pos, payload: Buffer.from(text) };
+  const k = canonicalKey(key);
+  return { key: k, hash: keyHash(k), src: 0, shard, pos, payload: Buffer.from(text) };
 }
 
-const plain = (e: ShuffleEntry) => ({ key: e.key, src: e.src, shard: e.shard, pos: e.pos, payload: Buffer.from(e.payload).toString() });
+const plain = (e: ShuffleEntry) => ({ key: e.key, hash: e.hash, src: e.src, shard: e.shard, pos: e.pos, payload: Buffer.from(e.payload).toString() });
 
 describe("spill block", () => {
   it("round-trips keys, input order and payload bytes through Arrow IPC", () => {
@@ -92,11 +93,11 @@ describe("sortPartition (external merge)", () => {
     expect(info.mergePasses).toBeGreaterThanOrEqual(2);
     expect(external).toHaveLength(12_000);
     expect(external).toEqual(inMemory);
-    // Sorted by key, then input order (shard, position).
+    // Sorted by key hash, then key, then input order (shard, position).
     for (let i = 1; i < external.length; i++) {
       const a = external[i - 1]!;
       const b = external[i]!;
-      expect(a.key < b.key || (a.key === b.key && (a.shard < b.shard || (a.shard === b.shard && a.pos < b.pos)))).toBe(true);
+      expect(a.hash < b.hash || (a.hash === b.hash && (a.key < b.key || (a.key === b.key && (a.shard < b.shard || (a.shard === b.shard && a.pos < b.pos)))))).toBe(true);
     }
     const runFiles = fs.readdirSync(dir).filter((n) => n.startsWith("ext-run"));
     expect(runFiles.length).toBeLessThanOrEqual(MERGE_FAN_IN);
