@@ -17,7 +17,6 @@
  * (default 2), best round reported. Machine load is sampled from /proc/stat around each run.
  * Writes bench/results/columnar-latest.json.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
@@ -25,7 +24,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { RESULT_PREFIX, type ChildReport } from "./common.js";
+import { spawnReport, type ChildReport } from "./common.js";
 import { ensureCorpus, warmPageCache, type CorpusParams } from "./corpus.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -59,20 +58,10 @@ async function sirocco(mode: "jsonl" | "parquet", inDir: string, codec = "zstd")
   const outDir = await fsp.mkdtemp(path.join(os.tmpdir(), "sirocco-bench-col-"));
   const before = cpuBusyMs();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/sirocco.mjs"), "run", path.join(BENCH, "columnar-job.ts"), mode, inDir, outDir, "2", codec], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  let stdout = "";
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (d: string) => (stdout += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", resolve);
-  });
+  const report = await spawnReport([path.join(ROOT, "bin/sirocco.mjs"), "run", path.join(BENCH, "columnar-job.ts"), mode, inDir, outDir, "2", codec], { cwd: ROOT, what: `columnar-job ${mode}` });
   const wall = performance.now() - t0;
   const after = cpuBusyMs();
   await fsp.rm(outDir, { recursive: true, force: true });
-  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
-  if (code !== 0 || !line) throw new Error(`columnar-job ${mode} failed (exit ${code}):\n${stdout}`);
-  const report = JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildReport;
   const otherCores = before !== undefined && after !== undefined ? Math.max(0, (after - before - report.userMs - report.sysMs) / wall) : undefined;
   return { wallMs: report.wallMs, report, ...(otherCores !== undefined ? { otherCores } : {}) };
 }

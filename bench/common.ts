@@ -2,6 +2,7 @@
  * Shared by the benchmark's child processes: the document type, the exact cleaning work
  * every variant does, and how a child reports its measurements to bench/run.ts.
  */
+import { spawn } from "node:child_process";
 
 /** One input document, as scripts/make-corpus.ts writes it. */
 export interface Doc {
@@ -42,6 +43,24 @@ export interface ChildReport {
 }
 
 export const RESULT_PREFIX = "BENCH_RESULT ";
+
+/**
+ * Runs one bench child (`node <argv…>`, stderr passed through) and returns the report it
+ * printed with report(); a child that fails or prints none throws with its output.
+ */
+export async function spawnReport(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; what: string }): Promise<ChildReport> {
+  const child = spawn(process.execPath, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => (stdout += d));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+  if (code !== 0 || !line) throw new Error(`${opts.what} failed (exit ${code}); its output:\n${stdout}`);
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildReport;
+}
 
 /** Starts the measured span: wall clock and process CPU (all threads). */
 export function startMeasure(): { t0: number; cpu0: NodeJS.CpuUsage } {

@@ -19,13 +19,12 @@
  * Environment: BENCH_ROUNDS (default 2; the best round of each variant is reported),
  * BENCH_TASKS (default 2000), BENCH_TASK_REPS (default 3), BENCH_KEEP_OUTPUTS=1 (keep temp dirs).
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { RESULT_PREFIX, type ChildReport } from "./common.js";
+import { spawnReport, type ChildReport } from "./common.js";
 import { ensureCorpus, warmPageCache, type CorpusInfo, type CorpusParams } from "./corpus.js";
 import { compareDigests, digestOutputs, type OutputDigest } from "./verify.js";
 
@@ -104,25 +103,9 @@ async function runChild(script: string, args: string[]): Promise<Measured> {
   const argv = viaCli
     ? [path.join(ROOT, "bin/sirocco.mjs"), "run", path.join(BENCH, script), ...args]
     : ["--import", "tsx", path.join(BENCH, script), ...args];
-  const child = spawn(process.execPath, argv, {
-    cwd: ROOT,
-    env: childEnv(),
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let stdout = "";
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (d: string) => (stdout += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", resolve);
-  });
+  const report = await spawnReport(argv, { cwd: ROOT, env: childEnv(), what: `bench/${script} ${args.join(" ")}` });
   const processWallMs = performance.now() - t0;
   const after = cpuSample();
-  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
-  if (code !== 0 || !line) {
-    throw new Error(`bench/${script} ${args.join(" ")} failed (exit ${code}); its output:\n${stdout}`);
-  }
-  const report = JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildReport;
   let otherCores: number | undefined;
   if (before && after) {
     const childCpu = report.userMs + report.sysMs;
