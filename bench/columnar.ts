@@ -29,9 +29,11 @@ import { ensureCorpus, warmPageCache, type CorpusParams } from "./corpus.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BENCH = path.join(ROOT, "bench");
-const CORPUS_DIR = path.join(BENCH, ".data", "columnar-60mb");
-const RESULTS = path.join(BENCH, "results", "columnar-latest.json");
-const CORPUS: CorpusParams = { megabytes: 60, files: 8, seed: 3, gzipLevel: 6, duplicateFraction: 0 };
+/** Corpus size in MB of JSONL (`COLUMNAR_MB`, default 60): larger sizes show the steady state past start-up costs. */
+const MB = Number(process.env.COLUMNAR_MB ?? 60);
+const CORPUS_DIR = path.join(BENCH, ".data", `columnar-${MB}mb`);
+const RESULTS = path.join(BENCH, "results", process.env.COLUMNAR_MB ? `columnar-${process.env.COLUMNAR_MB}mb-latest.json` : "columnar-latest.json");
+const CORPUS: CorpusParams = { megabytes: MB, files: 8, seed: 3, gzipLevel: 6, duplicateFraction: 0 };
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const TARGET_DUCKDB_RATIO = 2;
 const TARGET_TRANSFER_SPEEDUP = 5;
@@ -165,7 +167,7 @@ async function main(): Promise<void> {
   log(`corpus: ${corpus.files.length} files, ${(corpus.rawBytes / 1e6).toFixed(1)} MB JSONL (${(corpus.gzBytes / 1e6).toFixed(1)} MB gzipped), ${corpus.records} rows`);
 
   // Parquet input for 2, written once by DuckDB from the corpus (one file per JSONL file).
-  const pqDir = path.join(BENCH, ".data", "columnar-60mb-parquet");
+  const pqDir = path.join(BENCH, ".data", `columnar-${MB}mb-parquet`);
   if (!fs.existsSync(path.join(pqDir, "done"))) {
     await fsp.rm(pqDir, { recursive: true, force: true });
     await fsp.mkdir(pqDir, { recursive: true });
