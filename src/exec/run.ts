@@ -104,7 +104,7 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   const checkpoints: Array<{ stage: Stage; planned: PlannedStage }> = [];
   try {
     // A single-stage plan needs no shuffle planning (and lists its inputs only once).
-    const shuffle = plan.stages.length > 1 ? await planShuffles(plan, ids, o.resume) : { shards: [], consumer: [], skipAll: false };
+    const shuffle = plan.stages.length > 1 ? await planShuffles(plan, ids, o.resume) : { shards: [], consumer: [], skipAll: false, sourceTasks: new Map<number, PlannedStage>() };
     const executorFor = (tasks: number) => (shared ??= createExecutor(plan, o, { runId, runIndex }, Math.max(tasks, ...shuffle.shards), (n) => progress.rows(n)));
     const mapOutputs = new Map<number, MapOutput[]>();
     for (const stage of plan.stages) {
@@ -114,7 +114,9 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
         src.kind === "shuffleRead"
           ? { partitions: shuffle.shards[stage.id]!, maps: src.inputs.flatMap((id, side) => (mapOutputs.get(id) ?? []).map((m) => ({ ...m, side }))) }
           : undefined;
-      const base = await planStageWithCheckpoint(stage, ids, o, (m) => process.stderr.write(`${m}\n`), shuffleIn);
+      // A source stage feeding a shuffle was planned (its inputs listed) by planShuffles; it has
+      // no outputs, so no checkpoint either.
+      const base = shuffle.sourceTasks.get(stage.id) ?? (await planStageWithCheckpoint(stage, ids, o, (m) => process.stderr.write(`${m}\n`), shuffleIn));
       checkpoints.push({ stage, planned: base });
       const extra = {
         ...(scratch ? { scratch: scratch.dir } : {}),
@@ -159,13 +161,22 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
  * reads each shuffle, and whether the final stage's outputs all exist already (`--resume` /
  * `skipExisting`), in which case the stages feeding it do not run at all.
  */
-async function planShuffles(plan: PhysicalPlan, ids: { runId: string; runIndex: number; fingerprint: string }, resume: boolean): Promise<{ shards: number[]; consumer: number[]; skipAll: boolean }> {
+async function planShuffles(
+  plan: PhysicalPlan,
+  ids: { runId: string; runIndex: number; fingerprint: string },
+  resume: boolean,
+): Promise<{ shards: number[]; consumer: number[]; skipAll: boolean; sourceTasks: Map<number, PlannedStage> }> {
   const shards: number[] = [];
   const consumer: number[] = [];
+  const sourceTasks = new Map<number, PlannedStage>();
   for (const st of plan.stages) {
     const src = st.source;
     if (src.kind !== "shuffleRead") {
-      shards[st.id] = (await makeTasks(st, ids, false)).totalShards;
+      const planned = await makeTasks(st, ids, false);
+      // Kept for the run loop, so inputs are listed once. Only stages that end in a shuffle
+      // write (no outputs to skip or checkpoint) are reused.
+      if (st.shuffle) sourceTasks.set(st.id, planned);
+      shards[st.id] = planned.totalShards;
       continue;
     }
     for (const i of src.inputs) consumer[i] = st.id;
@@ -178,7 +189,7 @@ async function planShuffles(plan: PhysicalPlan, ids: { runId: string; runIndex: 
     const pre = await makeTasks(last, ids, resume, { partitions: shards[last.id]!, maps: [] });
     skipAll = pre.tasks.length === 0;
   }
-  return { shards, consumer, skipAll };
+  return { shards, consumer, skipAll, sourceTasks };
 }
 
 /**
