@@ -1,7 +1,7 @@
 import { InputError, IoError, PlanError, ResourceError, TaskError, serializeError } from "../core/errors.js";
 import type { ShardInfo } from "../core/types.js";
-import type { NarrowNode, SourceNode } from "../plan/nodes.js";
-import type { ShuffleSource, Stage } from "../plan/stage.js";
+import type { NarrowNode } from "../plan/nodes.js";
+import type { Stage } from "../plan/stage.js";
 import { Counters, withTaskContext, type TaskContext } from "./context.js";
 import { CHUNK_ROWS, StepFailure, type Chunk } from "./operators/chunk.js";
 import { filterStep } from "./operators/filter.js";
@@ -22,13 +22,20 @@ import { copyParquetTask, isParquetCopy } from "./sinks/copy-parquet.js";
 import { batchBytesFor, DEFAULT_TASK_MEMORY } from "./memory-budget.js";
 import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
 
+/** A stage that only writes its shuffle-read rows as JSON Lines. */
+function textsOnly(stage: Stage): boolean {
+  return stage.ops.length === 0 && stage.sink?.kind === "writeJsonl";
+}
+
 /** Reports rows as they leave the stage, for live progress. */
 export type RowsListener = (rows: number) => void;
 
-async function* sourceChunks(source: SourceNode | ShuffleSource, spec: TaskSpec, stats: TaskStats): AsyncGenerator<Chunk> {
+async function* sourceChunks(stage: Stage, spec: TaskSpec, stats: TaskStats): AsyncGenerator<Chunk> {
+  const source = stage.source;
   const input = spec.input;
   if (source.kind === "shuffleRead") {
-    yield* shuffleReadChunks(source, spec, stats);
+    // Rows read straight into writeJsonl need only their JSON text: not parsed at all.
+    yield* shuffleReadChunks(source, spec, stats, { textsOnly: textsOnly(stage) });
     return;
   }
   if (input.kind === "shuffle") throw new PlanError(`task input is a shuffle partition but stage source is ${source.kind}`);
@@ -51,7 +58,23 @@ async function* counted(input: AsyncIterable<Chunk>, stats: TaskStats, step: num
   }
 }
 
+/** Steps whose rows are still exactly their JSON texts (`Chunk.texts`) after them. */
+const KEEPS_TEXTS = new Set<string>(["load", "filter", "take"]);
+
+/** Drops `Chunk.texts` from what a step yields: the step made or may have changed the rows (map reuses its chunk). */
+async function* withoutTexts(input: AsyncIterable<Chunk>): AsyncGenerator<Chunk> {
+  for await (const c of input) {
+    if (c.texts) c.texts = undefined;
+    yield c;
+  }
+}
+
 function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number): AsyncIterable<Chunk> {
+  const out = applyStepRaw(input, op, shard, stats, memoryBytes);
+  return KEEPS_TEXTS.has(op.kind) ? out : withoutTexts(out);
+}
+
+function applyStepRaw(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number): AsyncIterable<Chunk> {
   switch (op.kind) {
     case "load":
       if (op.format === "parquet" || op.format === "arrow") return loadColumnarStep(input, { format: op.format, batchBytes: batchBytesFor(memoryBytes), ...(op.columns ? { columns: op.columns } : {}) });
@@ -90,7 +113,7 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
 
   const memoryBytes = spec.memoryBytes ?? DEFAULT_TASK_MEMORY;
   const open = (): AsyncIterable<Chunk> => {
-    let chunks: AsyncIterable<Chunk> = counted(sourceChunks(stage.source, spec, stats), stats, 0, stage.ops.length === 0 ? onRows : undefined);
+    let chunks: AsyncIterable<Chunk> = counted(sourceChunks(stage, spec, stats), stats, 0, stage.ops.length === 0 ? onRows : undefined);
     stage.ops.forEach((op, i) => {
       const last = i === stage.ops.length - 1;
       chunks = counted(applyStep(chunks, op, shard, stats, memoryBytes), stats, i + 1, last ? onRows : undefined);

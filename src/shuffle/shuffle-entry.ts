@@ -13,7 +13,11 @@ export interface ShuffleEntry {
   src: number;
   shard: number;
   pos: number;
-  payload: Uint8Array;
+  /**
+   * The row: `v8.serialize` bytes (they start with 0xFF), or its JSON text — a string when
+   * written, UTF-8 bytes when read back (never starting with 0xFF, which UTF-8 never uses).
+   */
+  payload: Uint8Array | string;
 }
 
 /** Fixed per-entry overhead counted against memory budgets (object header, fields, array slot). */
@@ -44,9 +48,10 @@ export class DecodedEntry implements ShuffleEntry {
   }
 }
 
-/** Bytes an entry is counted for in memory budgets (UTF-16 key + payload + overhead). */
+/** Bytes an entry is counted for in memory budgets (UTF-16 key + payload (a text payload as UTF-16) + overhead). */
 export function entryBytes(e: ShuffleEntry): number {
-  return (e instanceof DecodedEntry ? e.keyUtf8Length : e.key.length) * 2 + e.payload.length + ENTRY_OVERHEAD_BYTES;
+  const p = e.payload;
+  return (e instanceof DecodedEntry ? e.keyUtf8Length : e.key.length) * 2 + (typeof p === "string" ? p.length * 2 : p.length) + ENTRY_OVERHEAD_BYTES;
 }
 
 /** Key order: by key hash, then canonical key (only when hashes tie). */
@@ -60,4 +65,9 @@ export function compareEntries(a: ShuffleEntry, b: ShuffleEntry): number {
   if (a.hash !== b.hash) return a.hash - b.hash;
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
   return a.src - b.src || a.shard - b.shard || a.pos - b.pos;
+}
+
+/** Whether a payload read back from a block is JSON text (UTF-8) rather than `v8.serialize` bytes. */
+export function isTextPayload(payload: Uint8Array): boolean {
+  return payload.length > 0 && payload[0] !== 0xff;
 }

@@ -5,7 +5,7 @@ import { DecodedEntry, type ShuffleEntry } from "./shuffle-entry.js";
 /**
  * A spill block: the entries of one partition from one flush, as one Arrow IPC stream
  * (columns `key` utf8, `hash` float64 (the 52-bit key hash), `src` int32, `shard` int32,
- * `pos` float64, `payload` binary) — compressed as a single zstd frame (level 1: spill files
+ * `pos` float64, `payload` binary: v8-serialized or JSON text, see {@link ShuffleEntry}) — compressed as a single zstd frame (level 1: spill files
  * are short-lived, speed beats ratio) when `compressed`, else the IPC bytes as they are.
  * Scratch on local disk is written uncompressed (zstd cost about a sixth of a dedupe's CPU
  * and local scratch lives in the page cache); remote scratch (gs://) is compressed.
@@ -39,7 +39,8 @@ export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
     keyBytes += e instanceof DecodedEntry ? e.keyUtf8Length : Buffer.byteLength(e.key, "utf8");
-    payloadBytes += entries[i]!.payload.length;
+    const p = e.payload;
+    payloadBytes += typeof p === "string" ? Buffer.byteLength(p, "utf8") : p.length;
   }
   const keys = Buffer.allocUnsafe(keyBytes);
   const payloads = Buffer.allocUnsafe(payloadBytes);
@@ -54,8 +55,12 @@ export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
     if (e instanceof DecodedEntry) ko += e.keyBuf.copy(keys, ko, e.keyStart, e.keyStart + e.keyUtf8Length);
     else ko += keys.write(e.key, ko, "utf8");
     keyOffsets[i + 1] = ko;
-    payloads.set(e.payload, po);
-    po += e.payload.length;
+    const p = e.payload;
+    if (typeof p === "string") po += payloads.write(p, po, "utf8");
+    else {
+      payloads.set(p, po);
+      po += p.length;
+    }
     payloadOffsets[i + 1] = po;
     hash[i] = e.hash;
     src[i] = e.src;

@@ -9,6 +9,16 @@ export interface Chunk {
   /** Line number per row (same length as rows), when known. */
   lines?: number[];
   file?: string;
+  /**
+   * Per row, its JSON text (a string, or UTF-8 bytes) while the row is still exactly what that
+   * text parses to: set by `loadJsonl`, kept by `filter` and `take` and by the shuffle for the
+   * rows `dedupe` and `reshard` pass on, dropped by every step that makes or may change rows.
+   * `writeJsonl` writes the text as it is, and the shuffle moves it instead of a serialized
+   * copy. An entry may be undefined (that row has no text).
+   */
+  texts?: Array<string | Uint8Array | undefined>;
+  /** True when `rows` holds placeholders and only `texts` may be read (a shuffle read straight into `writeJsonl`). */
+  textsOnly?: boolean;
 }
 
 /** Target number of rows per chunk emitted by sources and re-chunking steps. */

@@ -32,12 +32,14 @@ export async function* loadStep(input: AsyncIterable<Chunk>, o: LoadOptions): As
       for await (const b of batches) {
         const rows: unknown[] = [];
         const lines: number[] = [];
+        const texts: string[] = [];
         for (let i = 0; i < b.lines.length; i++) {
           const text = b.lines[i]!;
           if (text.length === 0 || isBlank(text)) continue;
           try {
             rows.push(JSON.parse(text));
             lines.push(b.firstLine + i);
+            texts.push(text);
           } catch (e) {
             if (o.onBadLine === "skip") {
               o.onMalformed();
@@ -51,7 +53,7 @@ export async function* loadStep(input: AsyncIterable<Chunk>, o: LoadOptions): As
             );
           }
         }
-        if (rows.length > 0) yield { rows, lines, file: path };
+        if (rows.length > 0) yield { rows, lines, file: path, texts };
       }
     }
   }

@@ -3,8 +3,8 @@ import pLimit from "p-limit";
 import { InternalError, ResourceError } from "../../core/errors.js";
 import type { ShuffleSource } from "../../plan/stage.js";
 import { sortPartition, type SortInfo } from "../../shuffle/external-sort.js";
-import { decodeKey, keyPreview } from "../../shuffle/key-encoding.js";
-import { entryBytes, type ShuffleEntry } from "../../shuffle/shuffle-entry.js";
+import { canonicalKey, decodeKey, keyPreview } from "../../shuffle/key-encoding.js";
+import { entryBytes, isTextPayload, type ShuffleEntry } from "../../shuffle/shuffle-entry.js";
 import { partitionBlocks, readIndex } from "../../shuffle/spill-index.js";
 import type { TaskSpec, TaskStats } from "../task-spec.js";
 import { CHUNK_ROWS, isThenable, StepFailure, type Chunk } from "./chunk.js";
@@ -20,8 +20,10 @@ import { stageScratch } from "./shuffle-write.js";
  * - reduce: `global` over the shards' partial results, in shard order (partition 0 only);
  * - reshard: the rows in input order.
  * Output rows come in key order; every path (in memory or spilled) gives the same rows.
+ * Rows that moved as JSON text keep it (`Chunk.texts`); with `textsOnly` (the stage only
+ * writes JSON Lines) dedupe and reshard rows are not parsed at all.
  */
-export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, stats?: TaskStats): AsyncGenerator<Chunk> {
+export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, stats?: TaskStats, o: { textsOnly?: boolean } = {}): AsyncGenerator<Chunk> {
   const input = spec.input;
   if (input.kind !== "shuffle") throw new InternalError(`a shuffle-reading stage got a ${input.kind} input`);
   const budget = spec.memoryBytes ?? 1e9;
@@ -41,27 +43,63 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     return c;
   };
 
-  if (node.kind === "reshard") {
-    for await (const batch of sorted) {
-      for (const e of batch) out.push(deserialize(e.payload));
-      if (full()) yield take();
-    }
-    if (out.length) yield take();
-    return;
-  }
-  if (node.kind === "dedupe") {
-    let prev: ShuffleEntry | undefined;
-    for await (const batch of sorted) {
-      for (const e of batch) {
-        // Sorted by (hash, key): a repeated key has the previous entry's hash; keys are
-        // decoded and compared as strings only then.
-        if (prev !== undefined && e.hash === prev.hash && e.key === prev.key) continue;
-        prev = e;
-        out.push(deserialize(e.payload));
+  if (node.kind === "reshard" || node.kind === "dedupe") {
+    // Rows pass through as they are: with their JSON text when they moved as one.
+    let texts: Array<Uint8Array | undefined> = [];
+    const textsOnly = o.textsOnly === true;
+    const emit = (e: ShuffleEntry) => {
+      const p = e.payload as Uint8Array;
+      if (isTextPayload(p)) {
+        out.push(textsOnly ? null : payloadRow(p));
+        texts.push(p);
+      } else {
+        out.push(deserialize(p));
+        texts.push(undefined);
       }
-      if (full()) yield take();
+    };
+    const takeWithTexts = (): Chunk => {
+      const c: Chunk = { rows: out, texts, ...(textsOnly ? { textsOnly } : {}) };
+      out = [];
+      texts = [];
+      return c;
+    };
+    if (node.kind === "reshard") {
+      for await (const batch of sorted) {
+        for (const e of batch) emit(e);
+        if (full()) yield takeWithTexts();
+      }
+    } else {
+      // Dedupe entries carry no key and are sorted by (key hash, input order): the first
+      // entry of each hash is kept; later ones with that hash are compared by their real keys,
+      // recomputed from the rows (a 52-bit hash shared by two distinct keys is rare but legal).
+      const keyFn = (node.key as ((r: unknown) => unknown) | undefined) ?? ((r: unknown) => r);
+      const keyOfEntry = (e: ShuffleEntry): string => {
+        try {
+          return canonicalKey(keyFn(payloadValue(e.payload)));
+        } catch (err) {
+          throw new StepFailure(err, "dedupe key");
+        }
+      };
+      let first: ShuffleEntry | undefined;
+      let keys: string[] | undefined;
+      for await (const batch of sorted) {
+        for (const e of batch) {
+          if (first === undefined || e.hash !== first.hash) {
+            first = e;
+            keys = undefined;
+            emit(e);
+            continue;
+          }
+          keys ??= [keyOfEntry(first)];
+          const k = keyOfEntry(e);
+          if (keys.includes(k)) continue;
+          keys.push(k);
+          emit(e);
+        }
+        if (full()) yield takeWithTexts();
+      }
     }
-    if (out.length) yield take();
+    if (out.length) yield takeWithTexts();
     return;
   }
   if (node.kind === "countBy") {
@@ -74,7 +112,7 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
           key = e.key;
           count = 0;
         }
-        count += deserialize(e.payload) as number;
+        count += payloadValue(e.payload) as number;
       }
       if (full()) yield take();
     }
@@ -88,7 +126,7 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     let any = false;
     for await (const batch of sorted) {
       for (const e of batch) {
-        const v = deserialize(e.payload);
+        const v = payloadValue(e.payload);
         try {
           acc = any ? global(acc, v) : v;
         } catch (err) {
@@ -108,7 +146,7 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     const finish = async () => out.push(await callReducer(reducer, decodeKey(key!), [acc]));
     for await (const batch of sorted) {
       for (const e of batch) {
-        const v = deserialize(e.payload);
+        const v = payloadValue(e.payload);
         if (e.key !== key) {
           if (key !== undefined) await finish();
           key = e.key;
@@ -135,12 +173,12 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
   let groupBytes = 0;
   const emit = async () => {
     if (node.kind === "groupBy") {
-      const rows = group.map((e) => deserialize(e.payload));
+      const rows = group.map((e) => payloadValue(e.payload));
       out.push(await callReducer(node.reducer as (k: unknown, rows: Iterable<unknown>) => unknown, decodeKey(key!), rows));
     } else if (node.kind === "join") {
       const left: unknown[] = [];
       const right: unknown[] = [];
-      for (const e of group) (e.src === 0 ? left : right).push(deserialize(e.payload));
+      for (const e of group) (e.src === 0 ? left : right).push(payloadValue(e.payload));
       if (right.length === 0) {
         if (node.how === "left") for (const l of left) out.push({ left: l, right: null });
       } else {
@@ -173,6 +211,17 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
   }
   if (key !== undefined) await emit();
   if (out.length) yield take();
+}
+
+/** A row from its JSON text (UTF-8 bytes). */
+function payloadRow(p: Uint8Array): unknown {
+  return JSON.parse(Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8"));
+}
+
+/** A row or map-side value from its payload, whichever way it was written. */
+function payloadValue(payload: Uint8Array | string): unknown {
+  const p = payload as Uint8Array;
+  return isTextPayload(p) ? payloadRow(p) : deserialize(p);
 }
 
 async function callReducer(reducer: (k: unknown, rows: Iterable<unknown>) => unknown, key: unknown, rows: unknown[]): Promise<unknown> {

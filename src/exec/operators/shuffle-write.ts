@@ -26,8 +26,11 @@ export function stageScratch(spec: TaskSpec): string {
  * map-side where the step allows (dedupe keeps the first row per key, countBy and a
  * groupBy combiner merge rows of one key, reduce folds the whole shard), and hands entries
  * to a {@link SpillWriter} that flushes one spill file whenever half the task's memory
- * budget is buffered. Row payloads are `v8.serialize` bytes (exact for everything
- * structured clone supports). Each entry carries (side, shard, position) — its input order.
+ * budget is buffered. A row that still has its input JSON text (`Chunk.texts`) moves as
+ * that text; other rows as `v8.serialize` bytes (exact for everything structured clone
+ * supports). Dedupe entries carry no key: the reducer needs keys only where key hashes tie,
+ * and recomputes them from the rows there (a text key such as a document is then not moved
+ * twice). Each entry carries (side, shard, position) — its input order.
  * Returns the spill index URI and how many spill files were written.
  */
 export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd, spec: TaskSpec): Promise<{ index: string; spillFiles: number }> {
@@ -138,6 +141,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
   let collided: Set<string> | undefined;
   const n = node.kind === "reshard" ? node.n : partitions;
   for await (const c of chunks) {
+    const texts = c.texts;
     for (let i = 0; i < c.rows.length; i++) {
       const row = c.rows[i];
       let key: string;
@@ -153,6 +157,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
             pos++;
             continue;
           } else (collided ??= new Set()).add(raw);
+          key = "";
         }
         p = partitionOfHash(hash, n);
       } else {
@@ -160,7 +165,8 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
         hash = 0;
         p = (shard + pos) % n;
       }
-      if (writer.add(p, { key, hash, src, shard, pos, payload: serialize(row) })) {
+      const text = texts?.[i];
+      if (writer.add(p, { key, hash, src, shard, pos, payload: text ?? serialize(row) })) {
         await writer.flush();
         seen = new Map();
         collided = undefined;

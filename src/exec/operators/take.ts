@@ -10,7 +10,7 @@ export async function* takeStep(input: AsyncIterable<Chunk>, n: number): AsyncGe
       yield c;
       continue;
     }
-    yield { rows: c.rows.slice(0, left), lines: c.lines?.slice(0, left), file: c.file };
+    yield { rows: c.rows.slice(0, left), lines: c.lines?.slice(0, left), file: c.file, ...(c.texts ? { texts: c.texts.slice(0, left) } : {}) };
     return;
   }
 }

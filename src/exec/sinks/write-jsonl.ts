@@ -2,21 +2,37 @@ import { InternalError } from "../../core/errors.js";
 import { StepFailure, type Chunk } from "../operators/chunk.js";
 import { writeCommitted } from "./write-committed.js";
 
+const NEWLINE = Buffer.from("\n");
+
 /**
  * Writes a shard as JSON Lines through the store's atomic streaming write (a temporary file
  * renamed into place locally, an upload straight to the final name with a generation
  * precondition on `gs://`), so the final path holds a whole file or nothing. `ifGeneration`
  * is the output's generation when the driver planned the task ("0" = absent): a duplicate
  * attempt cannot replace a committed output with other bytes. Returns the bytes of the file
- * (after compression).
+ * (after compression). A row that still has its input JSON text (`Chunk.texts`: rows that
+ * only went through filter, take, dedupe or reshard after `loadJsonl`) is written as that
+ * text, byte for byte; other rows as `JSON.stringify(row)`.
  */
 export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: string | undefined, tempTag: string, ifGeneration?: string): Promise<number> {
   if (!outputPath) throw new InternalError("writeJsonl task has no output path");
   return writeCommitted(outputPath, tempTag, ifGeneration, async (writer) => {
     for await (const c of chunks) {
+      const texts = c.texts;
+      // Lines are gathered as one string; a row whose JSON text is UTF-8 bytes (from the
+      // shuffle) ends the string and is copied as bytes, with no decoding.
       let text = "";
+      let parts: Buffer[] | undefined;
       for (let i = 0; i < c.rows.length; i++) {
-        const json = JSON.stringify(c.rows[i]);
+        const t = texts?.[i];
+        if (t !== undefined && typeof t !== "string") {
+          parts ??= [];
+          if (text.length > 0) parts.push(Buffer.from(text));
+          text = "";
+          parts.push(Buffer.from(t.buffer, t.byteOffset, t.byteLength), NEWLINE);
+          continue;
+        }
+        const json = t ?? JSON.stringify(c.rows[i]);
         if (typeof json !== "string") {
           throw new StepFailure(
             new TypeError(`writeJsonl cannot write ${String(c.rows[i])} as a JSON line (did a map step return nothing?)`),
@@ -28,7 +44,10 @@ export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: s
         text += json;
         text += "\n";
       }
-      if (text.length > 0) await writer.write(text);
+      if (parts) {
+        if (text.length > 0) parts.push(Buffer.from(text));
+        await writer.write(Buffer.concat(parts));
+      } else if (text.length > 0) await writer.write(text);
     }
   });
 }
