@@ -1,5 +1,6 @@
-import { Binary, Float64, Int32, Table, Utf8, makeData, makeVector, tableFromIPC, tableToIPC } from "apache-arrow";
+import { tableFromIPC } from "apache-arrow";
 import { compress, decompress } from "@mongodb-js/zstd";
+import { BlockBuilder } from "./block-builder.js";
 import { DecodedEntry, type ShuffleEntry } from "./shuffle-entry.js";
 
 /**
@@ -13,7 +14,11 @@ import { DecodedEntry, type ShuffleEntry } from "./shuffle-entry.js";
  * starts with 0xFFFFFFFF).
  */
 export async function encodeBlock(entries: readonly ShuffleEntry[], compressed = true): Promise<Buffer> {
-  const ipc = encodeBlockIpc(entries);
+  return finishBlock(encodeBlockIpc(entries), compressed);
+}
+
+/** A block's bytes from its Arrow IPC stream: zstd-compressed when `compressed`. */
+export async function finishBlock(ipc: Uint8Array, compressed: boolean): Promise<Buffer> {
   const buf = Buffer.from(ipc.buffer, ipc.byteOffset, ipc.byteLength);
   return compressed ? compress(buf, 1) : buf;
 }
@@ -30,52 +35,11 @@ export function compressScratch(dir: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(dir);
 }
 
+/** The entries as one Arrow IPC stream (see {@link BlockBuilder}). */
 export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
-  const n = entries.length;
-  const keyOffsets = new Int32Array(n + 1);
-  const payloadOffsets = new Int32Array(n + 1);
-  let keyBytes = 0;
-  let payloadBytes = 0;
-  for (let i = 0; i < n; i++) {
-    const e = entries[i]!;
-    keyBytes += e instanceof DecodedEntry ? e.keyUtf8Length : Buffer.byteLength(e.key, "utf8");
-    const p = e.payload;
-    payloadBytes += typeof p === "string" ? Buffer.byteLength(p, "utf8") : p.length;
-  }
-  const keys = Buffer.allocUnsafe(keyBytes);
-  const payloads = Buffer.allocUnsafe(payloadBytes);
-  const hash = new Float64Array(n);
-  const src = new Int32Array(n);
-  const shard = new Int32Array(n);
-  const pos = new Float64Array(n);
-  let ko = 0;
-  let po = 0;
-  for (let i = 0; i < n; i++) {
-    const e = entries[i]!;
-    if (e instanceof DecodedEntry) ko += e.keyBuf.copy(keys, ko, e.keyStart, e.keyStart + e.keyUtf8Length);
-    else ko += keys.write(e.key, ko, "utf8");
-    keyOffsets[i + 1] = ko;
-    const p = e.payload;
-    if (typeof p === "string") po += payloads.write(p, po, "utf8");
-    else {
-      payloads.set(p, po);
-      po += p.length;
-    }
-    payloadOffsets[i + 1] = po;
-    hash[i] = e.hash;
-    src[i] = e.src;
-    shard[i] = e.shard;
-    pos[i] = e.pos;
-  }
-  const table = new Table({
-    key: makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: keyOffsets, data: keys })),
-    hash: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: hash })),
-    src: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: src })),
-    shard: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: shard })),
-    pos: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: pos })),
-    payload: makeVector(makeData({ type: new Binary(), length: n, nullCount: 0, valueOffsets: payloadOffsets, data: payloads })),
-  });
-  return tableToIPC(table, "stream");
+  const b = new BlockBuilder();
+  for (const e of entries) b.add(e);
+  return b.toIpc();
 }
 
 export function decodeBlockIpc(ipc: Uint8Array): ShuffleEntry[] {

@@ -1,11 +1,14 @@
-import { serialize } from "node:v8";
+import { deserialize, serialize } from "node:v8";
 import { InternalError } from "../../core/errors.js";
 import type { ShuffleEnd } from "../../plan/stage.js";
 import { canonicalKey, keyHash, partitionOfHash } from "../../shuffle/key-encoding.js";
-import { ENTRY_OVERHEAD_BYTES } from "../../shuffle/shuffle-entry.js";
+import { ENTRY_OVERHEAD_BYTES, isTextPayload } from "../../shuffle/shuffle-entry.js";
 import { SpillWriter } from "../../shuffle/spill-writer.js";
 import { StepFailure, type Chunk } from "./chunk.js";
 import type { TaskSpec } from "../task-spec.js";
+
+/** Dedupe keys up to this many characters are kept as they are in the map-side set; longer ones are recomputed from their row on a hash hit. */
+const SHORT_KEY_CHARS = 64;
 
 /** Smallest buffer budget of a map task, whatever `--memory` says (one block must fit). */
 const MIN_BUFFER_BYTES = 256 * 1024;
@@ -73,6 +76,13 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       throw new StepFailure(e, keyStep, c.file, c.lines?.[i]);
     }
   };
+  /** Partitions rows are spread over (a reshard's own count). */
+  const n = node.kind === "reshard" ? node.n : partitions;
+  /** The canonical key of an entry already buffered (located as `row × n + partition`), from its payload. */
+  const bufferedKey = (at: number): string => {
+    const payload = writer.payloadAt(at % n, Math.floor(at / n));
+    return canonicalKey(keyFn!(isTextPayload(payload) ? JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8")) : deserialize(payload)));
+  };
   const hashRaw = (): number => (rawIsString ? keyHash("", raw) : keyHash(raw));
 
   if (node.kind === "reduce") {
@@ -133,13 +143,14 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
 
   // dedupe (first row per key within each buffer generation), groupBy without combiner,
   // join, reshard: one entry per row. The dedupe set is keyed by the 52-bit key hash (a number:
-  // no hashing of long strings by V8), the raw key compared on a hit; keys of a (practically
-  // never seen) hash collision go to a second set. It holds one slot per buffered entry and is
-  // dropped at each flush, so it is bounded by the buffer budget (counted in ENTRY_OVERHEAD_BYTES).
+  // no hashing of long strings by V8) and holds the canonical key when it is short, else where
+  // the row sits in the buffers (a long key is recomputed from that row on a hash hit, so a
+  // task's distinct texts are not kept on the heap). Keys of a (practically never seen) hash
+  // collision go to a second set. It holds one slot per buffered entry and is dropped at each
+  // flush, so it is bounded by the buffer budget (counted in ENTRY_OVERHEAD_BYTES).
   const dedupe = node.kind === "dedupe";
-  let seen = new Map<number, string>();
+  let seen = new Map<number, string | number>();
   let collided: Set<string> | undefined;
-  const n = node.kind === "reshard" ? node.n : partitions;
   for await (const c of chunks) {
     const texts = c.texts;
     for (let i = 0; i < c.rows.length; i++) {
@@ -150,16 +161,16 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       if (keyFn) {
         key = keyOf(row, c, i);
         hash = hashRaw();
+        p = partitionOfHash(hash, n);
         if (dedupe) {
           const prev = seen.get(hash);
-          if (prev === undefined) seen.set(hash, raw);
-          else if (prev === raw || collided?.has(raw)) {
+          if (prev === undefined) seen.set(hash, key.length <= SHORT_KEY_CHARS ? key : writer.rowsIn(p) * n + p);
+          else if ((typeof prev === "string" ? prev === key : bufferedKey(prev) === key) || collided?.has(key)) {
             pos++;
             continue;
-          } else (collided ??= new Set()).add(raw);
+          } else (collided ??= new Set()).add(key);
           key = "";
         }
-        p = partitionOfHash(hash, n);
       } else {
         key = "";
         hash = 0;

@@ -2,7 +2,6 @@ import { InternalError } from "../../core/errors.js";
 import { StepFailure, type Chunk } from "../operators/chunk.js";
 import { writeCommitted } from "./write-committed.js";
 
-const NEWLINE = Buffer.from("\n");
 
 /**
  * Writes a shard as JSON Lines through the store's atomic streaming write (a temporary file
@@ -19,17 +18,21 @@ export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: s
   return writeCommitted(outputPath, tempTag, ifGeneration, async (writer) => {
     for await (const c of chunks) {
       const texts = c.texts;
-      // Lines are gathered as one string; a row whose JSON text is UTF-8 bytes (from the
-      // shuffle) ends the string and is copied as bytes, with no decoding.
+      // Lines are gathered as one string; rows whose JSON text is UTF-8 bytes (from the
+      // shuffle) are gathered as bytes and copied once into one buffer, never decoded.
       let text = "";
-      let parts: Buffer[] | undefined;
+      let bytes: Array<Uint8Array | string> | undefined;
+      let byteLength = 0;
       for (let i = 0; i < c.rows.length; i++) {
         const t = texts?.[i];
         if (t !== undefined && typeof t !== "string") {
-          parts ??= [];
-          if (text.length > 0) parts.push(Buffer.from(text));
-          text = "";
-          parts.push(Buffer.from(t.buffer, t.byteOffset, t.byteLength), NEWLINE);
+          if (text.length > 0) {
+            (bytes ??= []).push(text);
+            byteLength += Buffer.byteLength(text);
+            text = "";
+          }
+          (bytes ??= []).push(t);
+          byteLength += t.length + 1;
           continue;
         }
         const json = t ?? JSON.stringify(c.rows[i]);
@@ -44,10 +47,28 @@ export async function writeJsonlSink(chunks: AsyncIterable<Chunk>, outputPath: s
         text += json;
         text += "\n";
       }
-      if (parts) {
-        if (text.length > 0) parts.push(Buffer.from(text));
-        await writer.write(Buffer.concat(parts));
+      if (bytes) {
+        if (text.length > 0) {
+          bytes.push(text);
+          byteLength += Buffer.byteLength(text);
+        }
+        await writer.write(joinLines(bytes, byteLength));
       } else if (text.length > 0) await writer.write(text);
     }
   });
+}
+
+/** One buffer of the parts: a byte part is one JSON text (a newline is added), a string part is lines that already end in one. */
+function joinLines(parts: ReadonlyArray<Uint8Array | string>, byteLength: number): Buffer {
+  const out = Buffer.allocUnsafe(byteLength);
+  let o = 0;
+  for (const p of parts) {
+    if (typeof p === "string") o += out.write(p, o, "utf8");
+    else {
+      out.set(p, o);
+      o += p.length;
+      out[o++] = 10;
+    }
+  }
+  return out;
 }
