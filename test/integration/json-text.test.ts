@@ -196,6 +196,10 @@ describe("dedupe and reshard move the text through the shuffle", () => {
     const { tree, run } = await onEveryExecutor("dedupe");
     expect(run.result!.stats.stages.map((s) => s.label)).toEqual(["fromFiles → loadJsonl → shuffle(dedupe)", "dedupe → writeJsonl"]);
     expect(sorted(outputLines(tree))).toEqual(sorted(want));
+    // Gzip output: the reducer's text bytes go through the compressing writer unchanged.
+    const gz = (await onEveryExecutor("dedupe", { extra: "gz" })).tree;
+    expect([...gz.keys()].every((k) => k.endsWith(".jsonl.gz"))).toBe(true);
+    expect([...gz.values()]).toEqual([...tree.values()]);
     // The whole row as the key: every line is distinct, and "café" spelled two ways is two rows.
     expect(sorted(outputLines((await onEveryExecutor("dedupeRow")).tree))).toEqual(sorted(firstPerKey(lines, (d) => d)));
   });
