@@ -70,8 +70,9 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
       }
     } else {
       // Dedupe entries carry no key and are sorted by (key hash, input order): the first
-      // entry of each hash is kept; later ones with that hash are compared by their real keys,
-      // recomputed from the rows (a 52-bit hash shared by two distinct keys is rare but legal).
+      // entry of each hash is kept; later ones with that hash (every duplicate that met its
+      // first copy across shards or flushes, and the rare distinct keys sharing a 52-bit hash)
+      // are compared by their real keys, recomputed here by the key function from the rows.
       const keyFn = (node.key as ((r: unknown) => unknown) | undefined) ?? ((r: unknown) => r);
       const keyOfEntry = (e: ShuffleEntry): string => {
         try {

@@ -70,7 +70,7 @@ const WANT_IDS = [9, 10, 1, 2, 4, 6, ...Array.from({ length: 120 }, (_, i) => 10
 async function writeMaps(dir: string, inputs: Input[]): Promise<MapOutput[]> {
   const maps: MapOutput[] = [];
   for (const shard of [0, 1]) {
-    const w = new SpillWriter({ dir, name: `m0000${shard}-a1`, partitions: 1, budgetBytes: 900, tag: "t" });
+    const w = new SpillWriter({ dir, name: `m0000${shard}-a1`, partitions: 1, budgetBytes: 300, tag: "t" });
     for (const e of inputs.filter((x) => x.shard === shard).sort((a, b) => a.pos - b.pos)) {
       if (w.add(0, { key: "", hash: e.hash, src: 0, shard, pos: e.pos, payload: e.text ?? serialize(e.row) })) await w.flush();
     }
