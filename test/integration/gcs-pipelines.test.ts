@@ -222,10 +222,10 @@ describe("shuffle with gs:// scratch", () => {
   for (const executor of EXECUTORS) {
     it(`dedupe spilling to gs:// scratch (ranged reads) gives the same bytes as with local scratch, and leaves no scratch objects, on ${executor}`, async () => {
       const localOut = tempDir("sirocco-gcs-dedupe-local-");
-      const a = await runFixture("dedupe", { script: SHUFFLE, inDir: corpusDir, outDir: localOut, executor, flags: ["--memory", "600KB"] });
+      const a = await runFixture("dedupe", { script: SHUFFLE, inDir: corpusDir, outDir: localOut, executor, flags: ["--memory", "200KB"] });
       expect(a.code, a.stderr).toBe(0);
       const gsOut = tempDir("sirocco-gcs-dedupe-gs-");
-      const b = await runFixture("dedupe", { script: SHUFFLE, inDir: `gs://${BUCKET}/in`, outDir: gsOut, executor, flags: ["--memory", "600KB", "--scratch", `gs://${BUCKET}/scratch`] });
+      const b = await runFixture("dedupe", { script: SHUFFLE, inDir: `gs://${BUCKET}/in`, outDir: gsOut, executor, flags: ["--memory", "200KB", "--scratch", `gs://${BUCKET}/scratch`] });
       expect(b.code, b.stderr).toBe(0);
       expect(b.result!.stats.stages[1]!.sortedRuns).toBeGreaterThan(0);
       expect(fileTree(gsOut)).toEqual(fileTree(localOut));
