@@ -12,9 +12,16 @@ export function codecOf(path: string): Codec {
   return "none";
 }
 
+/**
+ * How much decompressed output a decompressor produces ahead of its reader. Node's default
+ * (16 KiB, less than one 256 KiB output chunk) makes gunzip on libuv's pool and the
+ * JavaScript parsing its lines take turns; a few MiB lets them overlap.
+ */
+const DECOMPRESSOR_AHEAD_BYTES = 4 * 1024 * 1024;
+
 /** A stream that decompresses `codec` (or passes bytes through for `"none"`). */
 export function decompressor(codec: Codec): Transform | undefined {
-  if (codec === "gzip") return zlib.createGunzip({ chunkSize: 256 * 1024 });
+  if (codec === "gzip") return zlib.createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: DECOMPRESSOR_AHEAD_BYTES } as zlib.ZlibOptions & { readableHighWaterMark: number });
   if (codec === "zstd") return new ZstdDecodeStream();
   return undefined;
 }

@@ -24,7 +24,8 @@ export async function* loadStep(input: AsyncIterable<Chunk>, o: LoadOptions): As
       if (typeof path !== "string") {
         throw new InputError(`load${o.format === "jsonl" ? "Jsonl" : "Text"}() expects FileRef rows ({ path, size }) from Dataset.fromFiles, got ${JSON.stringify(ref)?.slice(0, 100)}`);
       }
-      const batches = readLines(readDecompressed(storeFor(path), path));
+      // JSONL rows keep their input line's bytes (`Chunk.texts`): moved and written as they are.
+      const batches = readLines(readDecompressed(storeFor(path), path), { bytes: o.format === "jsonl" });
       if (o.format === "text") {
         for await (const b of batches) yield { rows: b.lines, lines: lineNumbers(b.firstLine, b.lines.length), file: path };
         continue;
@@ -32,14 +33,15 @@ export async function* loadStep(input: AsyncIterable<Chunk>, o: LoadOptions): As
       for await (const b of batches) {
         const rows: unknown[] = [];
         const lines: number[] = [];
-        const texts: string[] = [];
+        const texts: Uint8Array[] = [];
+        const raw = b.bytes!;
         for (let i = 0; i < b.lines.length; i++) {
           const text = b.lines[i]!;
           if (text.length === 0 || isBlank(text)) continue;
           try {
             rows.push(JSON.parse(text));
             lines.push(b.firstLine + i);
-            texts.push(text);
+            texts.push(raw[i]!);
           } catch (e) {
             if (o.onBadLine === "skip") {
               o.onMalformed();

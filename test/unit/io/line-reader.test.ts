@@ -113,3 +113,31 @@ describe("readLines", () => {
     ]);
   });
 });
+
+describe("readLines with { bytes: true }", () => {
+  async function withBytes(src: AsyncIterable<Buffer>): Promise<Array<{ line: string; bytes: string }>> {
+    const out: Array<{ line: string; bytes: string }> = [];
+    for await (const b of readLines(src, { bytes: true })) {
+      expect(b.bytes!.length).toBe(b.lines.length);
+      b.lines.forEach((line, i) => out.push({ line, bytes: Buffer.from(b.bytes![i]!).toString("utf8") }));
+    }
+    return out;
+  }
+
+  it("gives each line's own bytes, also for lines split across chunks, \\r\\n ends and a final unterminated line", async () => {
+    const text = "héllo\r\nwörld\n\n🎉 x\r\n日本\nlast\r";
+    const want = ["héllo", "wörld", "", "🎉 x", "日本", "last"];
+    for (const size of [1, 2, 3, 5, 7, 64]) {
+      const got = await withBytes(pieces(Buffer.from(text, "utf8"), size));
+      expect(got.map((g) => g.line), `pieces of ${size}`).toEqual(want);
+      expect(got.map((g) => g.bytes), `pieces of ${size}`).toEqual(want);
+    }
+  });
+
+  it("keeps bytes that are not valid UTF-8 as they are (the line decodes with U+FFFD)", async () => {
+    const bad = Buffer.from([0x61, 0xff, 0x62, 0x0a, 0x63, 0x0a]);
+    const bs: Uint8Array[] = [];
+    for await (const b of readLines(chunksOf(bad), { bytes: true })) bs.push(...b.bytes!);
+    expect(bs.map((b) => [...b])).toEqual([[0x61, 0xff, 0x62], [0x63]]);
+  });
+});
