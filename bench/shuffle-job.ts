@@ -11,7 +11,7 @@ const start = startMeasure();
 if (job === "dedupe") {
   const result = await run(docs.dedupe((d) => d.text).writeJsonl(`${outDir}/part-{shard:05d}.jsonl`), { progress: "none" });
   const [map, reduce] = result.stats.stages;
-  report("sirocco-dedupe", start, { rowsIn: map!.rowsIn, rowsOut: reduce!.rowsOut, spillFiles: map!.spillFiles, sortedRuns: reduce!.sortedRuns });
+  report("sirocco-dedupe", start, { rowsIn: map!.rowsIn, rowsOut: reduce!.rowsOut, spillFiles: map!.spillFiles, sortedRuns: reduce!.sortedRuns, runMs: result.stats.wallMs, stageMs: result.stats.stages.map((s) => s.wallMs) });
 } else {
   const result = await run(docs.countBy((d) => d.domain), { progress: "none" });
   report("sirocco-countBy", start, { rowsIn: result.stats.stages[0]!.rowsIn, rowsOut: result.rows!.length });

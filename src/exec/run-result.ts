@@ -21,6 +21,8 @@ export interface StageStats {
   malformedLines: number;
   /** Bytes of the files written (after compression). */
   bytesWritten: number;
+  /** Wall time of the stage, from its first task's start to its last task's end (ms). */
+  wallMs: number;
   /** Shuffle: spill files written by this stage's map tasks (one per flush per task). */
   spillFiles?: number;
   /** Shuffle: sorted runs this stage's reduce tasks wrote because a partition did not fit memory (0: all in memory). */

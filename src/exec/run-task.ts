@@ -13,7 +13,7 @@ import { mapStep } from "./operators/map.js";
 import { takeStep } from "./operators/take.js";
 import { windowStep } from "./operators/window.js";
 import { shuffleReadChunks } from "./operators/shuffle-read.js";
-import { shuffleWrite } from "./operators/shuffle-write.js";
+import { shuffleWrite, type MapSideResult } from "./operators/shuffle-write.js";
 import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
 import { writeColumnarSink } from "./sinks/write-columnar.js";
@@ -142,7 +142,7 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
 
     const outputs: string[] = [];
     let rows: unknown[] | undefined;
-    let shuffleIndex: string | undefined;
+    let shuffleIndex: MapSideResult["index"] | undefined;
     const sink = stage.sink;
     if (stage.shuffle) {
       const w = await shuffleWrite(chunks, stage.shuffle, spec);

@@ -21,6 +21,7 @@ import { sinkExtension, type SinkDriver } from "./extensions.js";
 import { makeTasks, type PlannedStage } from "./make-tasks.js";
 import type { ProgressReporter } from "./progress.js";
 import type { RunResult, RunStats, StageStats } from "./run-result.js";
+import { SharedShuffleMemory } from "./shared-shuffle.js";
 import { clearCheckpoints, planStageWithCheckpoint } from "./checkpoint.js";
 import { endRun } from "./run-scope.js";
 import { runtime } from "./runtime.js";
@@ -96,16 +97,18 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
   let rows: unknown[] | undefined;
   const ids = { runId, runIndex, fingerprint: plan.fingerprint };
   const scratch = plan.stages.some((s) => s.shuffle) ? await openScratch(o.scratch, runId) : undefined;
+  // On one machine, shuffle data goes from map to reduce tasks in shared memory, within a limit.
+  const shared = o.executor === "redis" ? undefined : new SharedShuffleMemory((o.memoryBytes * (o.executor === "inline" ? 1 : o.workers)) / 2);
 
   // One executor (one thread pool) for all stages of the run: threads start and rebuild the
   // plan once, not once per stage.
-  let shared: Promise<Executor> | undefined;
+  let pool: Promise<Executor> | undefined;
   let failed = true;
   const checkpoints: Array<{ stage: Stage; planned: PlannedStage }> = [];
   try {
     // A single-stage plan needs no shuffle planning (and lists its inputs only once).
     const shuffle = plan.stages.length > 1 ? await planShuffles(plan, ids, o.resume) : { shards: [], consumer: [], skipAll: false, sourceTasks: new Map<number, PlannedStage>() };
-    const executorFor = (tasks: number) => (shared ??= createExecutor(plan, o, { runId, runIndex }, Math.max(tasks, ...shuffle.shards), (n) => progress.rows(n)));
+    const executorFor = (tasks: number) => (pool ??= createExecutor(plan, o, { runId, runIndex }, Math.max(tasks, ...shuffle.shards), (n) => progress.rows(n)));
     const mapOutputs = new Map<number, MapOutput[]>();
     for (const stage of plan.stages) {
       if (shuffle.skipAll && stage.id !== plan.stages.length - 1) continue;
@@ -121,15 +124,16 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
       const extra = {
         ...(scratch ? { scratch: scratch.dir } : {}),
         memoryBytes: o.memoryBytes,
-        ...(stage.shuffle ? { partitions: shuffle.shards[shuffle.consumer[stage.id]!]! } : {}),
+        ...(stage.shuffle ? { partitions: shuffle.shards[shuffle.consumer[stage.id]!]!, ...(shared ? { shuffleShared: true } : {}) } : {}),
       };
       const planned: PlannedStage = { ...base, tasks: base.tasks.map((t) => ({ ...t, ...extra })) };
       progress.stageStart(stage, planned.totalShards, planned.skipped.length);
+      const stageStarted = performance.now();
       const ext = stage.sink && sinkExtension(stage.sink.kind);
       const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
-      const results = await runStage(executorFor, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
+      const results = await runStage(executorFor, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver, stage.shuffle && shared ? (r, t) => shared.keep(r, t) : undefined);
       await sinkDriver?.stageEnd();
-      const st = stageStats(stage, planned, results);
+      const st = { ...stageStats(stage, planned, results), wallMs: Math.round(performance.now() - stageStarted) };
       stats.stages.push(st);
       stats.tasks += planned.tasks.length;
       progress.stageEnd(st);
@@ -137,6 +141,13 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
       if (stage.shuffle) {
         // Only the index of each task's successful attempt is used: a retried map task never counts twice.
         mapOutputs.set(stage.id, results.map((r, i) => ({ side: 0, shard: planned.tasks[i]!.shard, index: r.shuffleIndex! })));
+      }
+      if (src.kind === "shuffleRead") {
+        // The stages feeding this one are read: their shuffle data (shared memory too) can go.
+        for (const id of src.inputs) {
+          shared?.release((mapOutputs.get(id) ?? []).map((m) => m.index));
+          mapOutputs.delete(id);
+        }
       }
       const byShard = new Map<number, string[]>(planned.skipped.map((s) => [s.shard, s.outputs]));
       results.forEach((r, i) => byShard.set(planned.tasks[i]!.shard, r.outputs));
@@ -147,7 +158,7 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
     failed = false;
     await clearCheckpoints(checkpoints, o);
   } finally {
-    if (shared) await (await shared.catch(() => undefined))?.close();
+    if (pool) await (await pool.catch(() => undefined))?.close();
     await scratch?.remove();
     // Executors that keep resources for the whole run (redis) release them here.
     await endRun(runId, failed);
@@ -217,7 +228,7 @@ async function openScratch(root: string | undefined, runId: string): Promise<{ d
   };
 }
 
-function stageStats(stage: Stage, planned: PlannedStage, results: TaskResult[]): StageStats {
+function stageStats(stage: Stage, planned: PlannedStage, results: TaskResult[]): Omit<StageStats, "wallMs"> {
   const names = [sourceName(stage.source), ...stage.ops.map((op) => (op.kind === "load" ? loadStepName(op) : op.kind))];
   const steps = names.map((step, i) => ({ step, rowsOut: results.reduce((a, r) => a + (r.stats.stepRowsOut[i] ?? 0), 0) }));
   return {
@@ -245,6 +256,8 @@ async function runStage(
   progress: ProgressReporter,
   stats: RunStats,
   sinkDriver?: SinkDriver,
+  /** Applied to each task's result as it arrives (a map task's shared shuffle data kept or written out). */
+  keep?: (result: TaskResult, task: TaskSpec) => Promise<TaskResult>,
 ): Promise<TaskResult[]> {
   if (planned.tasks.length === 0) return [];
   const executor = await executorFor(planned.tasks.length);
@@ -258,7 +271,8 @@ async function runStage(
         limit(async () => {
           if (failure) return;
           try {
-            results[i] = await runWithRetries(executor, task, o, stage, stats, () => failure !== undefined);
+            const r = await runWithRetries(executor, task, o, stage, stats, () => failure !== undefined);
+            results[i] = keep ? await keep(r, task) : r;
             await sinkDriver?.taskDone(task.shard, results[i]!);
             progress.shardDone();
           } catch (e) {

@@ -1,5 +1,6 @@
 import type { SerializedError } from "../core/errors.js";
 import type { FileRef } from "../core/types.js";
+import type { SpillIndex } from "../shuffle/spill-index.js";
 import type { SharedRowBatch } from "./shared-rows.js";
 
 /** The input of one task: a slice of an in-memory list, or files (local paths or URIs). */
@@ -16,12 +17,15 @@ export interface RowGroupRange {
   readonly firstRow: number;
 }
 
-/** What one map task of a shuffle left behind: the URI of its spill index. */
+/**
+ * What one map task of a shuffle left behind: the URI of its spill index, or (reducers on
+ * this machine) the index itself, its last flush in shared memory.
+ */
 export interface MapOutput {
   /** 0, or 1 for the right side of a join. */
   readonly side: number;
   readonly shard: number;
-  readonly index: string;
+  readonly index: string | SpillIndex;
 }
 
 /**
@@ -62,6 +66,11 @@ export interface TaskSpec {
   readonly memoryBytes?: number;
   /** For a stage ending in a shuffle write: the number of target partitions. */
   readonly partitions?: number;
+  /**
+   * For a stage ending in a shuffle write whose reducers run in this process (inline,
+   * threads): keep the last flush in a `SharedArrayBuffer` and return the index itself.
+   */
+  readonly shuffleShared?: boolean;
 }
 
 /** Rows that left each step of the stage, in step order (source first). */
@@ -83,8 +92,8 @@ export interface TaskResult {
   readonly sharedRows?: readonly SharedRowBatch[];
   readonly counters: Record<string, number>;
   readonly stats: TaskStats;
-  /** A shuffle-writing task: the URI of its spill index (the only attempt the driver uses). */
-  readonly shuffleIndex?: string;
+  /** A shuffle-writing task: its spill index or the index's URI (only the successful attempt's is used). */
+  readonly shuffleIndex?: string | SpillIndex;
 }
 
 /** How a task ended, as an executor reports it back to the driver. */

@@ -1,26 +1,31 @@
 import { Binary, Float64, Int32, Table, Utf8, makeData, makeVector, tableToIPC } from "apache-arrow";
-import { DecodedEntry, ENTRY_OVERHEAD_BYTES, type ShuffleEntry } from "./shuffle-entry.js";
+import { SORT_BYTES_PER_ENTRY, type Block } from "./block.js";
+import type { ShuffleEntry } from "./shuffle-entry.js";
 
 const INITIAL_ROWS = 64;
 const INITIAL_BYTES = 4096;
 
 /**
  * The entries of one block, appended straight into the columns of the Arrow record batch
- * they will be written as (`key`, `hash`, `src`, `shard`, `pos`, `payload`): a text payload
- * or key is encoded to UTF-8 once, on arrival, and nothing per row stays on the JavaScript
+ * they will be written as (`key`, `hash`, `src`, `shard`, `pos`, `payload`): a key or a text
+ * payload is encoded to UTF-8 once, on arrival, and nothing per row stays on the JavaScript
  * heap, so a map task's buffered rows cost the garbage collector nothing. Columns grow by
  * doubling and are reused after {@link reset}.
  *
+ * A key can be *staged* first ({@link stageKey}): encoded where the next row's key goes, so
+ * its bytes can be hashed and compared with buffered keys before the row is added (dedupe
+ * drops a row whose key is buffered already, without encoding the key twice).
+ *
  * `usedBytes` is what the rows take in the columns, `allocatedBytes` the columns' capacity
- * (at most about twice the most they ever held); `decodedBytes` is what the rows will be
- * counted for once decoded by a reducer (`entryBytes` of each).
+ * (at most about twice the most they ever held); `memoryBytes` is what a reducer counts for
+ * the block when it holds it (its bytes plus its share of the sort arrays).
  */
 export class BlockBuilder {
   rows = 0;
-  /** Sum of `entryBytes` of the rows as a reducer decodes them. */
-  decodedBytes = 0;
   private keys: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   private keyEnd = 0;
+  /** End of the staged key (≥ keyEnd), or -1 when no key is staged. */
+  private stagedEnd = -1;
   private keyOffsets = new Int32Array(INITIAL_ROWS + 1);
   private payloads: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   private payloadEnd = 0;
@@ -40,45 +45,110 @@ export class BlockBuilder {
     return this.keyEnd + this.payloadEnd + this.rows * 32;
   }
 
+  /** Bytes a reducer counts for this block when it holds it. */
+  get memoryBytes(): number {
+    return this.usedBytes + this.rows * SORT_BYTES_PER_ENTRY;
+  }
+
   /** Appends an entry; returns how many bytes `usedBytes` grew by. */
   add(e: ShuffleEntry): number {
+    return this.addRow(e.key, e.hash, e.src, e.shard, e.pos, e.payload);
+  }
+
+  /** Appends a row (its canonical key as a string, "" for none); returns how many bytes `usedBytes` grew by. */
+  addRow(key: string, hash: number, src: number, shard: number, pos: number, payload: Uint8Array | string): number {
+    if (key.length > 0) this.stageKey(key);
+    return this.addStaged(hash, src, shard, pos, payload);
+  }
+
+  /** Encodes `key` (a canonical key) as the next row's key and returns its UTF-8 bytes (a view, valid until the next change). */
+  stageKey(key: string): Uint8Array {
+    this.reserveKeys(Buffer.byteLength(key, "utf8"));
+    this.stagedEnd = this.keyEnd + this.keys.write(key, this.keyEnd, "utf8");
+    return this.keys.subarray(this.keyEnd, this.stagedEnd);
+  }
+
+  /** Stages the canonical key of the string key `raw` (`"` + raw) without building that string. */
+  stageStringKey(raw: string): void {
+    const max = raw.length * 3 + 1;
+    this.reserveKeys(this.keyEnd + max <= this.keys.length ? max : Buffer.byteLength(raw, "utf8") + 1);
+    this.keys[this.keyEnd] = 0x22;
+    this.stagedEnd = this.keyEnd + 1 + this.keys.write(raw, this.keyEnd + 1, "utf8");
+  }
+
+  /** Whether a key is staged. */
+  get staged(): boolean {
+    return this.stagedEnd >= 0;
+  }
+
+  /** UTF-8 bytes of buffered row `row`'s key (0: none stored). */
+  keyLength(row: number): number {
+    return this.keyOffsets[row + 1]! - this.keyOffsets[row]!;
+  }
+
+  /** Whether the staged key equals the key of buffered row `row`. */
+  stagedKeyEquals(row: number): boolean {
+    const s = this.keyOffsets[row]!;
+    const e = this.keyOffsets[row + 1]!;
+    return e - s === this.stagedEnd - this.keyEnd && this.keys.compare(this.keys, s, e, this.keyEnd, this.stagedEnd) === 0;
+  }
+
+  /** Forgets the staged key (its row is not added). */
+  dropStaged(): void {
+    this.stagedEnd = -1;
+  }
+
+  /** Appends a row whose key is the staged one (or none, when nothing is staged); returns how many bytes `usedBytes` grew by. */
+  addStaged(hash: number, src: number, shard: number, pos: number, payload: Uint8Array | string): number {
     const before = this.usedBytes;
     const i = this.rows;
     if (i === this.hash.length) this.growRows();
-    let keyBytes: number;
-    if (e instanceof DecodedEntry) {
-      keyBytes = e.keyUtf8Length;
-      this.reserveKeys(keyBytes);
-      e.keyBuf.copy(this.keys, this.keyEnd, e.keyStart, e.keyStart + keyBytes);
-    } else if (e.key.length === 0) keyBytes = 0;
-    else {
-      this.reserveKeys(Buffer.byteLength(e.key, "utf8"));
-      keyBytes = this.keys.write(e.key, this.keyEnd, "utf8");
+    if (this.stagedEnd >= 0) {
+      this.keyEnd = this.stagedEnd;
+      this.stagedEnd = -1;
     }
-    this.keyEnd += keyBytes;
     this.keyOffsets[i + 1] = this.keyEnd;
-    const p = e.payload;
-    let payloadBytes: number;
-    if (typeof p === "string") {
-      this.reservePayloads(Buffer.byteLength(p, "utf8"));
-      payloadBytes = this.payloads.write(p, this.payloadEnd, "utf8");
+    if (typeof payload === "string") {
+      this.reservePayloads(Buffer.byteLength(payload, "utf8"));
+      this.payloadEnd += this.payloads.write(payload, this.payloadEnd, "utf8");
     } else {
-      payloadBytes = p.length;
-      this.reservePayloads(payloadBytes);
-      this.payloads.set(p, this.payloadEnd);
+      this.reservePayloads(payload.length);
+      this.payloads.set(payload, this.payloadEnd);
+      this.payloadEnd += payload.length;
     }
-    this.payloadEnd += payloadBytes;
     this.payloadOffsets[i + 1] = this.payloadEnd;
-    this.hash[i] = e.hash;
-    this.src[i] = e.src;
-    this.shard[i] = e.shard;
-    this.pos[i] = e.pos;
+    this.hash[i] = hash;
+    this.src[i] = src;
+    this.shard[i] = shard;
+    this.pos[i] = pos;
     this.rows = i + 1;
-    this.decodedBytes += keyBytes * 2 + payloadBytes + ENTRY_OVERHEAD_BYTES;
     return this.usedBytes - before;
   }
 
-  /** The payload bytes of row `i` (a view into the column: valid until the builder is reset). */
+  /** Appends row `i` of a block read back (its bytes copied); returns how many bytes `usedBytes` grew by. */
+  addFrom(b: Block, i: number): number {
+    const before = this.usedBytes;
+    const r = this.rows;
+    if (r === this.hash.length) this.growRows();
+    const ks = b.keyOffsets[i]!;
+    const ke = b.keyOffsets[i + 1]!;
+    this.reserveKeys(ke - ks);
+    this.keyEnd += b.keys.copy(this.keys, this.keyEnd, ks, ke);
+    this.keyOffsets[r + 1] = this.keyEnd;
+    const ps = b.payloadOffsets[i]!;
+    const pe = b.payloadOffsets[i + 1]!;
+    this.reservePayloads(pe - ps);
+    this.payloadEnd += b.payloads.copy(this.payloads, this.payloadEnd, ps, pe);
+    this.payloadOffsets[r + 1] = this.payloadEnd;
+    this.hash[r] = b.hash[i]!;
+    this.src[r] = b.src[i]!;
+    this.shard[r] = b.shard[i]!;
+    this.pos[r] = b.pos[i]!;
+    this.rows = r + 1;
+    return this.usedBytes - before;
+  }
+
+  /** The payload bytes of row `i` (a view into the column: valid until the builder changes). */
   payloadAt(i: number): Uint8Array {
     return this.payloads.subarray(this.payloadOffsets[i]!, this.payloadOffsets[i + 1]!);
   }
@@ -100,8 +170,8 @@ export class BlockBuilder {
   /** Empties the builder, keeping its columns' memory for the next block. */
   reset(): void {
     this.rows = 0;
-    this.decodedBytes = 0;
     this.keyEnd = 0;
+    this.stagedEnd = -1;
     this.payloadEnd = 0;
   }
 

@@ -1,17 +1,22 @@
 import { storeFor } from "../io/store-for.js";
-import { compressScratch, encodeBlock } from "./spill-block.js";
+import type { Block } from "./block.js";
+import { BlockBuilder } from "./block-builder.js";
+import { compressScratch, finishBlock } from "./spill-block.js";
 import { readBlock, readBlocks, type BlockRef } from "./spill-index.js";
-import { compareEntries, compareKeys, entryBytes, type ShuffleEntry } from "./shuffle-entry.js";
+import { SortedBatch, sortBlocks } from "./sorted-entries.js";
 
 /**
- * Most sorted runs merged at once. With one decoded block per run in memory and blocks of
+ * Most sorted runs merged at once. With one block per run in memory and blocks of
  * budget / (2 × fan-in), a merge holds about half the budget whatever the number of runs;
  * more runs than this are merged in passes.
  */
 export const MERGE_FAN_IN = 16;
 
+/** Entries per batch the merge yields. */
+const MERGE_BATCH = 1024;
+
 export interface SortOptions {
-  /** Memory budget of the reduce task, bytes (as counted by `entryBytes`). */
+  /** Memory budget of the reduce task, bytes (blocks counted by their index `memoryBytes`). */
   budgetBytes: number;
   /** Scratch folder for sorted runs, and a unique prefix for their names. */
   dir: string;
@@ -27,45 +32,42 @@ export interface SortInfo {
 }
 
 /**
- * The entries of one partition sorted by (key hash, key, src, shard, pos), in batches. `blocks` must
- * be listed in input order (src, then map shard, then spill), as `partitionBlocks` lists
- * them. When the partition fits half the budget it is sorted in memory (a stable sort by
- * key keeps input order within a key); otherwise it becomes sorted runs in the scratch
- * store, merged with at most {@link MERGE_FAN_IN} runs at a time. Both paths give the same
- * order, so spilling never changes results.
+ * The entries of one partition in reducer order — key hash, key bytes, then input order
+ * (src, shard, pos) — as batches of references into blocks. `blocks` must be listed in input
+ * order (src, then map shard, then spill), as `partitionBlocks` lists them. When the
+ * partition fits half the budget it is sorted in memory ({@link sortBlocks}, one batch);
+ * otherwise each half-budget's worth of blocks becomes a sorted run in the scratch store,
+ * and the runs are merged with at most {@link MERGE_FAN_IN} at a time. Both paths give the
+ * same order, so spilling never changes results.
  */
-export async function sortPartition(blocks: readonly BlockRef[], o: SortOptions, info?: SortInfo): Promise<AsyncIterable<ShuffleEntry[]>> {
+export async function sortPartition(blocks: readonly BlockRef[], o: SortOptions, info?: SortInfo): Promise<AsyncIterable<SortedBatch>> {
   const total = blocks.reduce((a, b) => a + b.memoryBytes, 0);
   if (total <= o.budgetBytes / 2) {
-    const all: ShuffleEntry[] = [];
-    for await (const entries of readBlocks(blocks)) for (const e of entries) all.push(e);
-    all.sort(compareKeys);
-    return oneBatch(all);
+    const all: Block[] = [];
+    for await (const bs of readBlocks(blocks)) all.push(...bs);
+    return oneBatch(sortBlocks(all));
   }
   if (info) info.external = true;
   const runBytes = Math.max(1, Math.floor(o.budgetBytes / 2));
   const blockBytes = Math.max(1, Math.floor(o.budgetBytes / (2 * MERGE_FAN_IN)));
   let runs: Run[] = [];
-  let buf: ShuffleEntry[] = [];
+  let held: Block[] = [];
   let bytes = 0;
   let n = 0;
   const runName = () => `${o.dir}/${o.name}-run${String(n++).padStart(5, "0")}.spill`;
-  for await (const entries of readBlocks(blocks)) {
-    for (const e of entries) {
-      buf.push(e);
-      bytes += entryBytes(e);
-      if (bytes >= runBytes) {
-        buf.sort(compareEntries);
-        runs.push(await writeRun(oneBatchSync(buf), runName(), blockBytes, o.tag));
-        buf = [];
-        bytes = 0;
-      }
+  for (let i = 0; i < blocks.length; i++) {
+    // A block read whole; a run is cut before a block that would take it over half the budget.
+    if (held.length > 0 && bytes + blocks[i]!.memoryBytes > runBytes) {
+      runs.push(await writeRun(oneBatchSync(sortBlocks(held)), runName(), blockBytes, o.tag));
+      held = [];
+      bytes = 0;
     }
+    held.push(...(await readBlock(blocks[i]!)));
+    bytes += blocks[i]!.memoryBytes;
   }
-  if (buf.length > 0) {
-    buf.sort(compareEntries);
-    runs.push(await writeRun(oneBatchSync(buf), runName(), blockBytes, o.tag));
-    buf = [];
+  if (held.length > 0) {
+    runs.push(await writeRun(oneBatchSync(sortBlocks(held)), runName(), blockBytes, o.tag));
+    held = [];
   }
   if (info) info.runs = runs.length;
   let passes = 0;
@@ -88,80 +90,114 @@ interface Run {
   blocks: BlockRef[];
 }
 
-
-async function* oneBatch(all: ShuffleEntry[]): AsyncGenerator<ShuffleEntry[]> {
-  if (all.length > 0) yield all;
+async function* oneBatch(b: SortedBatch): AsyncGenerator<SortedBatch> {
+  if (b.length > 0) yield b;
 }
 
-function* oneBatchSync(all: ShuffleEntry[]): Generator<ShuffleEntry[]> {
-  yield all;
+function* oneBatchSync(b: SortedBatch): Generator<SortedBatch> {
+  yield b;
 }
 
-/** Writes sorted entries as one run file of blocks of about `blockBytes` each. */
-async function writeRun(batches: Iterable<ShuffleEntry[]> | AsyncIterable<ShuffleEntry[]>, file: string, blockBytes: number, tag: string): Promise<Run> {
+/** Writes sorted entries as one run file of blocks of about `blockBytes` each (copies of their rows). */
+async function writeRun(batches: Iterable<SortedBatch> | AsyncIterable<SortedBatch>, file: string, blockBytes: number, tag: string): Promise<Run> {
   const w = await storeFor(file).openWrite(file, tag);
-  const blocks: BlockRef[] = [];
+  const refs: BlockRef[] = [];
   let offset = 0;
-  let cur: ShuffleEntry[] = [];
-  let bytes = 0;
+  const cur = new BlockBuilder();
   const emit = async () => {
-    const block = await encodeBlock(cur, compressScratch(file));
-    blocks.push({ file, offset, length: block.length, rows: cur.length, memoryBytes: bytes });
+    const block = await finishBlock(cur.toIpc(), compressScratch(file));
+    refs.push({ file, offset, length: block.length, rows: cur.rows, memoryBytes: cur.memoryBytes });
     offset += block.length;
-    cur = [];
-    bytes = 0;
+    cur.reset();
     if (!w.stream.write(block)) await new Promise<void>((r) => w.stream.once("drain", r));
   };
   try {
     for await (const batch of batches) {
-      for (const e of batch) {
-        cur.push(e);
-        bytes += entryBytes(e);
-        if (bytes >= blockBytes) await emit();
+      for (let i = 0; i < batch.length; i++) {
+        cur.addFrom(batch.blockOf(i), batch.row[i]!);
+        if (cur.memoryBytes >= blockBytes) await emit();
       }
     }
-    if (cur.length > 0) await emit();
+    if (cur.rows > 0) await emit();
     await w.commit();
   } catch (e) {
     await w.abort();
     throw e;
   }
-  return { file, blocks };
+  return { file, blocks: refs };
 }
 
-/** K-way merge of sorted runs, one decoded block per run in memory; yields batches. */
-async function* mergeRuns(runs: readonly Run[]): AsyncGenerator<ShuffleEntry[]> {
-  const cursors = runs.map((r) => ({ run: r, block: 0, entries: [] as ShuffleEntry[], i: 0 }));
-  const live: typeof cursors = [];
-  for (const c of cursors) {
-    if (c.run.blocks.length > 0) {
-      c.entries = await readBlock(c.run.blocks[0]!);
-      live.push(c);
-    }
+/** A run being merged: its current block and row. */
+interface Cursor {
+  run: Run;
+  /** Index of the block in the run. */
+  at: number;
+  block: Block;
+  row: number;
+  /** Index of `block` in the batch being built (-1: not in it yet). */
+  slot: number;
+}
+
+/** Reducer order of the cursors' current rows. */
+function before(a: Cursor, b: Cursor): boolean {
+  const ab = a.block;
+  const bb = b.block;
+  const i = a.row;
+  const j = b.row;
+  const ha = ab.hash[i]!;
+  const hb = bb.hash[j]!;
+  if (ha !== hb) return ha < hb;
+  const k = ab.compareKey(i, bb, j);
+  if (k !== 0) return k < 0;
+  return (ab.src[i]! - bb.src[j]! || ab.shard[i]! - bb.shard[j]! || ab.pos[i]! - bb.pos[j]!) < 0;
+}
+
+/** Block `at` of a run (runs hold no empty blocks, one batch per block), or undefined past its end. */
+async function runBlock(run: Run, at: number): Promise<Block | undefined> {
+  return at < run.blocks.length ? (await readBlock(run.blocks[at]!))[0] : undefined;
+}
+
+/** K-way merge of sorted runs, one block per run in memory; yields batches referring to those blocks. */
+async function* mergeRuns(runs: readonly Run[]): AsyncGenerator<SortedBatch> {
+  const live: Cursor[] = [];
+  for (const run of runs) {
+    const block = await runBlock(run, 0);
+    if (block) live.push({ run, at: 0, block, row: 0, slot: -1 });
   }
-  let out: ShuffleEntry[] = [];
+  let blocks: Block[] = [];
+  let bi = new Int32Array(MERGE_BATCH);
+  let ri = new Int32Array(MERGE_BATCH);
+  let n = 0;
+  const take = (): SortedBatch => {
+    const b = new SortedBatch(blocks, bi, ri, n);
+    for (const c of live) c.slot = -1;
+    blocks = [];
+    bi = new Int32Array(MERGE_BATCH);
+    ri = new Int32Array(MERGE_BATCH);
+    n = 0;
+    return b;
+  };
   while (live.length > 0) {
     let best = 0;
-    for (let j = 1; j < live.length; j++) {
-      const a = live[j]!;
-      const b = live[best]!;
-      if (compareEntries(a.entries[a.i]!, b.entries[b.i]!) < 0) best = j;
-    }
+    for (let j = 1; j < live.length; j++) if (before(live[j]!, live[best]!)) best = j;
     const c = live[best]!;
-    out.push(c.entries[c.i++]!);
-    if (c.i >= c.entries.length) {
-      c.block++;
-      if (c.block < c.run.blocks.length) {
-        c.entries = await readBlock(c.run.blocks[c.block]!);
-        c.i = 0;
-      } else {
-        live.splice(best, 1);
-      }
+    if (c.slot < 0) {
+      c.slot = blocks.length;
+      blocks.push(c.block);
     }
-    if (out.length >= 1024) {
-      yield out;
-      out = [];
+    bi[n] = c.slot;
+    ri[n] = c.row;
+    n++;
+    if (++c.row >= c.block.rows) {
+      c.at++;
+      const next = await runBlock(c.run, c.at);
+      if (next) {
+        c.block = next;
+        c.row = 0;
+        c.slot = -1;
+      } else live.splice(best, 1);
     }
+    if (n === MERGE_BATCH) yield take();
   }
-  if (out.length > 0) yield out;
+  if (n > 0) yield take();
 }

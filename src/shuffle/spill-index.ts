@@ -1,25 +1,30 @@
 import { IoError } from "../core/errors.js";
 import { storeFor } from "../io/store-for.js";
+import type { Block } from "./block.js";
 import { decodeBlock } from "./spill-block.js";
-import type { ShuffleEntry } from "./shuffle-entry.js";
 
 /**
- * The index a map task writes next to its spill files (`<name>.index.json`): for each spill
- * file, for each target partition p, `ranges[4p..4p+3]` = byte offset, byte length, rows,
- * and the bytes those rows are counted for in memory. An empty partition has length 0.
- * Size: 4 numbers × partitions × spills of *this* map task — nothing grows with
- * mappers × reducers in one place.
+ * The index a map task writes next to its spill files (`<name>.index.json`), or returns
+ * as is when its last flush stayed in shared memory: for each spill (a file, or a
+ * `SharedArrayBuffer` handed from thread to thread on one machine), for each target
+ * partition p, `ranges[4p..4p+3]` = byte offset, byte length, rows, and the bytes a reducer
+ * counts for holding them. An empty partition has length 0. Size: 4 numbers × partitions ×
+ * spills of *this* map task — nothing grows with mappers × reducers in one place.
  */
 export interface SpillIndex {
   readonly version: 1;
   readonly partitions: number;
   readonly rows: number;
-  readonly spills: ReadonlyArray<{ readonly file: string; readonly ranges: readonly number[] }>;
+  readonly spills: readonly SpillRef[];
 }
 
-/** One partition's bytes in one spill file. */
+/** One flush of a map task: a spill file in the scratch store, or bytes in shared memory. */
+export type SpillRef = { readonly file: string; readonly ranges: readonly number[] } | { readonly shared: SharedArrayBuffer; readonly ranges: readonly number[] };
+
+/** One partition's bytes in one spill. */
 export interface BlockRef {
-  file: string;
+  file?: string;
+  shared?: SharedArrayBuffer;
   offset: number;
   length: number;
   rows: number;
@@ -50,19 +55,22 @@ export function partitionBlocks(indexes: readonly SpillIndex[], p: number): Bloc
   for (const idx of indexes) {
     for (const s of idx.spills) {
       const length = s.ranges[4 * p + 1]!;
-      if (length > 0) out.push({ file: s.file, offset: s.ranges[4 * p]!, length, rows: s.ranges[4 * p + 2]!, memoryBytes: s.ranges[4 * p + 3]! });
+      if (length === 0) continue;
+      const at = { offset: s.ranges[4 * p]!, length, rows: s.ranges[4 * p + 2]!, memoryBytes: s.ranges[4 * p + 3]! };
+      out.push("shared" in s ? { shared: s.shared, ...at } : { file: s.file, ...at });
     }
   }
   return out;
 }
 
-/** Reads one block with a ranged read and decodes its entries. */
-export async function readBlock(b: BlockRef): Promise<ShuffleEntry[]> {
-  return decodeBlock(await readObject(b.file, { start: b.offset, end: b.offset + b.length - 1 }));
+/** Reads one block (a ranged read of its spill file, or a view of shared memory) and decodes it. */
+export async function readBlock(b: BlockRef): Promise<Block[]> {
+  if (b.shared) return decodeBlock(Buffer.from(b.shared, b.offset, b.length));
+  return decodeBlock(await readObject(b.file!, { start: b.offset, end: b.offset + b.length - 1 }));
 }
 
-/** Every block in order, one decoded block at a time (the next one read ahead). */
-export async function* readBlocks(blocks: readonly BlockRef[]): AsyncGenerator<ShuffleEntry[]> {
+/** Every block in order, one read at a time (the next one read ahead). */
+export async function* readBlocks(blocks: readonly BlockRef[]): AsyncGenerator<Block[]> {
   let next = blocks.length > 0 ? readBlock(blocks[0]!) : undefined;
   for (let i = 0; i < blocks.length; i++) {
     const cur = await next!;

@@ -66,13 +66,18 @@ describe("dedupe", () => {
     expect(st.map((s) => s.label)).toEqual(["fromFiles → loadJsonl → shuffle(dedupe)", "dedupe → writeJsonl"]);
     expect(st[1]!.shards).toBe(4);
     expect(st[1]!.sortedRuns).toBe(0);
+    // With the default budget nothing spills: on one machine (inline, threads) the map tasks'
+    // blocks go to the reducers in shared memory (no file at all); on redis each map task
+    // writes one spill file to the scratch store the workers share.
+    EXECUTORS.forEach((executor, i) => expect(runs[i]!.run.result!.stats.stages[0]!.spillFiles, executor).toBe(executor === "redis" ? 4 : 0));
 
     const reference = runs[0]!.tree;
     for (const workers of [1, 4]) expect((await runCase("dedupe", "threads", { workers })).tree, `threads × ${workers}`).toEqual(reference);
     for (const executor of EXECUTORS) {
       const spilled = await runCase("dedupe", executor, { flags: ["--memory", "600KB"] });
       const s = spilled.run.result!.stats.stages;
-      expect(s[0]!.spillFiles, "map tasks flushed more than once each").toBeGreaterThan(4);
+      // The last flush of a map task stays in shared memory (on one machine): a file each means more than one flush each.
+      expect(s[0]!.spillFiles, "map tasks flushed more than once each").toBeGreaterThanOrEqual(4);
       expect(s[1]!.sortedRuns, "reducers used the external merge").toBeGreaterThan(0);
       expect(spilled.tree).toEqual(reference);
     }

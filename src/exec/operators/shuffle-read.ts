@@ -4,7 +4,7 @@ import { InternalError, ResourceError } from "../../core/errors.js";
 import type { ShuffleSource } from "../../plan/stage.js";
 import { sortPartition, type SortInfo } from "../../shuffle/external-sort.js";
 import { canonicalKey, decodeKey, keyPreview } from "../../shuffle/key-encoding.js";
-import { entryBytes, isTextPayload, type ShuffleEntry } from "../../shuffle/shuffle-entry.js";
+import type { SortedBatch } from "../../shuffle/sorted-entries.js";
 import { partitionBlocks, readIndex } from "../../shuffle/spill-index.js";
 import type { TaskSpec, TaskStats } from "../task-spec.js";
 import { CHUNK_ROWS, isThenable, StepFailure, type Chunk } from "./chunk.js";
@@ -12,23 +12,25 @@ import { stageScratch } from "./shuffle-write.js";
 
 /**
  * The reduce side of a shuffle, as the source of a stage: reads partition p's byte ranges
- * from every map task's spill files (through their indexes), sorts them by (key, input
- * order) in memory or with an external merge, and applies the wide step:
+ * from every map task's spills (through their indexes: read from the scratch store, or
+ * handed over with the task when the spills are in shared memory), sorts them by (key hash,
+ * key, input order) in memory or with an external merge, and applies the wide step:
  * - dedupe: the first row of each key; countBy: `{ key, count }`;
  * - groupBy: `reducer(key, rows)` (rows folded with the combiner first, if any);
  * - join: `{ left, right }` pairs (left join: `right: null` when a key has no right rows);
  * - reduce: `global` over the shards' partial results, in shard order (partition 0 only);
  * - reshard: the rows in input order.
- * Output rows come in key order; every path (in memory or spilled) gives the same rows.
- * Rows that moved as JSON text keep it (`Chunk.texts`); with `textsOnly` (the stage only
- * writes JSON Lines) dedupe and reshard rows are not parsed at all.
+ * Entries of one key are adjacent in that order, so a key ends where the next entry's hash
+ * or key bytes differ. Output rows come in key order; every path (in memory or spilled)
+ * gives the same rows. Rows that moved as JSON text keep it (`Chunk.texts`); with
+ * `textsOnly` (the stage only writes JSON Lines) dedupe and reshard rows are not parsed.
  */
 export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, stats?: TaskStats, o: { textsOnly?: boolean } = {}): AsyncGenerator<Chunk> {
   const input = spec.input;
   if (input.kind !== "shuffle") throw new InternalError(`a shuffle-reading stage got a ${input.kind} input`);
   const budget = spec.memoryBytes ?? 1e9;
   const limit = pLimit(16);
-  const indexes = await Promise.all(input.maps.map((m) => limit(() => readIndex(m.index))));
+  const indexes = await Promise.all(input.maps.map((m) => (typeof m.index === "string" ? limit(() => readIndex(m.index as string)) : m.index)));
   const p = input.partition;
   const blocks = partitionBlocks(indexes, p);
   const info: SortInfo = { external: false, runs: 0, mergePasses: 0 };
@@ -42,60 +44,75 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     out = [];
     return c;
   };
+  // The entry before the current one (it may be in the previous batch): a key ends where the
+  // next entry's hash or key differs.
+  let prev: SortedBatch | undefined;
+  let prevAt = 0;
+  const sameKeyAsPrev = (b: SortedBatch, i: number): boolean => prev !== undefined && prev.hash(prevAt) === b.hash(i) && prev.sameKey(prevAt, i, b);
+  const step = (b: SortedBatch, i: number) => {
+    prev = b;
+    prevAt = i;
+  };
 
   if (node.kind === "reshard" || node.kind === "dedupe") {
-    // Rows pass through as they are: with their JSON text when they moved as one.
+    // Rows pass through as they are: with their JSON text when they moved as one. Dedupe keeps
+    // the first entry of each key (the first in input order: keys sort by input order within).
     let texts: Array<Uint8Array | undefined> = [];
     const textsOnly = o.textsOnly === true;
-    const emit = (e: ShuffleEntry) => {
-      const p = e.payload as Uint8Array;
-      if (isTextPayload(p)) {
-        out.push(textsOnly ? null : payloadRow(p));
-        texts.push(p);
-      } else {
-        out.push(deserialize(p));
-        texts.push(undefined);
-      }
-    };
     const takeWithTexts = (): Chunk => {
       const c: Chunk = { rows: out, texts, ...(textsOnly ? { textsOnly } : {}) };
       out = [];
       texts = [];
       return c;
     };
-    if (node.kind === "reshard") {
-      for await (const batch of sorted) {
-        for (const e of batch) emit(e);
-        if (full()) yield takeWithTexts();
+    const dedupe = node.kind === "dedupe";
+    // Dedupe: entries of one stored key are adjacent (keys sort by bytes within a hash), so a
+    // row is a duplicate when the entry before it has the same hash and key. Long keys are not
+    // stored (see shuffle-write.ts): within a hash they are recomputed from the rows, and a
+    // row is kept when its key differs from every long key kept for that hash so far.
+    const keyFn = (node.kind === "dedupe" ? (node.key as ((r: unknown) => unknown) | undefined) : undefined) ?? ((r: unknown) => r);
+    const recompute = (b: SortedBatch, i: number): string => {
+      try {
+        return canonicalKey(keyFn(payloadValue(b, i)));
+      } catch (err) {
+        throw new StepFailure(err, "dedupe key");
       }
-    } else {
-      // Dedupe entries carry no key and are sorted by (key hash, input order): the first
-      // entry of each hash is kept; later ones with that hash (every duplicate that met its
-      // first copy across shards or flushes, and the rare distinct keys sharing a 52-bit hash)
-      // are compared by their real keys, recomputed here by the key function from the rows.
-      const keyFn = (node.key as ((r: unknown) => unknown) | undefined) ?? ((r: unknown) => r);
-      const keyOfEntry = (e: ShuffleEntry): string => {
-        try {
-          return canonicalKey(keyFn(payloadValue(e.payload)));
-        } catch (err) {
-          throw new StepFailure(err, "dedupe key");
+    };
+    let runHash = -1;
+    let firstLong: { b: SortedBatch; i: number } | undefined;
+    let longKeys: string[] | undefined;
+    const isDuplicate = (b: SortedBatch, i: number): boolean => {
+      const h = b.hash(i);
+      if (h !== runHash) {
+        runHash = h;
+        firstLong = undefined;
+        longKeys = undefined;
+      }
+      if (b.keyLength(i) > 0) return sameKeyAsPrev(b, i);
+      if (!firstLong) {
+        firstLong = { b, i };
+        return false;
+      }
+      longKeys ??= [recompute(firstLong.b, firstLong.i)];
+      const k = recompute(b, i);
+      if (longKeys.includes(k)) return true;
+      longKeys.push(k);
+      return false;
+    };
+    for await (const batch of sorted) {
+      for (let i = 0; i < batch.length; i++) {
+        if (dedupe) {
+          const dup = isDuplicate(batch, i);
+          step(batch, i);
+          if (dup) continue;
         }
-      };
-      let first: ShuffleEntry | undefined;
-      let keys: string[] | undefined;
-      for await (const batch of sorted) {
-        for (const e of batch) {
-          if (first === undefined || e.hash !== first.hash) {
-            first = e;
-            keys = undefined;
-            emit(e);
-            continue;
-          }
-          keys ??= [keyOfEntry(first)];
-          const k = keyOfEntry(e);
-          if (keys.includes(k)) continue;
-          keys.push(k);
-          emit(e);
+        const pl = batch.payload(i);
+        if (batch.isText(i)) {
+          out.push(textsOnly ? null : payloadRow(pl));
+          texts.push(pl);
+        } else {
+          out.push(deserialize(pl));
+          texts.push(undefined);
         }
         if (full()) yield takeWithTexts();
       }
@@ -107,13 +124,14 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     let key: string | undefined;
     let count = 0;
     for await (const batch of sorted) {
-      for (const e of batch) {
-        if (e.key !== key) {
+      for (let i = 0; i < batch.length; i++) {
+        if (!sameKeyAsPrev(batch, i)) {
           if (key !== undefined) out.push({ key: decodeKey(key), count });
-          key = e.key;
+          key = batch.key(i);
           count = 0;
         }
-        count += payloadValue(e.payload) as number;
+        step(batch, i);
+        count += payloadValue(batch, i) as number;
       }
       if (full()) yield take();
     }
@@ -126,8 +144,8 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     let acc: unknown;
     let any = false;
     for await (const batch of sorted) {
-      for (const e of batch) {
-        const v = payloadValue(e.payload);
+      for (let i = 0; i < batch.length; i++) {
+        const v = payloadValue(batch, i);
         try {
           acc = any ? global(acc, v) : v;
         } catch (err) {
@@ -146,11 +164,11 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     let acc: unknown;
     const finish = async () => out.push(await callReducer(reducer, decodeKey(key!), [acc]));
     for await (const batch of sorted) {
-      for (const e of batch) {
-        const v = payloadValue(e.payload);
-        if (e.key !== key) {
+      for (let i = 0; i < batch.length; i++) {
+        const v = payloadValue(batch, i);
+        if (!sameKeyAsPrev(batch, i)) {
           if (key !== undefined) await finish();
-          key = e.key;
+          key = batch.key(i);
           acc = v;
         } else {
           try {
@@ -159,6 +177,7 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
             throw new StepFailure(err, "groupBy combiner");
           }
         }
+        step(batch, i);
       }
       if (full()) yield take();
     }
@@ -170,16 +189,15 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
   // groupBy without combiner, join: each key's rows are materialized, within half the budget.
   const groupLimit = Math.max(1, Math.floor(budget / 2));
   let key: string | undefined;
-  let group: ShuffleEntry[] = [];
+  let group: Array<{ src: number; value: unknown }> = [];
   let groupBytes = 0;
   const emit = async () => {
     if (node.kind === "groupBy") {
-      const rows = group.map((e) => payloadValue(e.payload));
-      out.push(await callReducer(node.reducer as (k: unknown, rows: Iterable<unknown>) => unknown, decodeKey(key!), rows));
+      out.push(await callReducer(node.reducer as (k: unknown, rows: Iterable<unknown>) => unknown, decodeKey(key!), group.map((e) => e.value)));
     } else if (node.kind === "join") {
       const left: unknown[] = [];
       const right: unknown[] = [];
-      for (const e of group) (e.src === 0 ? left : right).push(payloadValue(e.payload));
+      for (const e of group) (e.src === 0 ? left : right).push(e.value);
       if (right.length === 0) {
         if (node.how === "left") for (const l of left) out.push({ left: l, right: null });
       } else {
@@ -190,23 +208,24 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
     groupBytes = 0;
   };
   for await (const batch of sorted) {
-    for (const e of batch) {
-      if (e.key !== key) {
+    for (let i = 0; i < batch.length; i++) {
+      if (!sameKeyAsPrev(batch, i)) {
         if (key !== undefined) await emit();
-        key = e.key;
+        key = batch.key(i);
       }
-      group.push(e);
-      groupBytes += entryBytes(e);
+      step(batch, i);
+      groupBytes += batch.entryBytes(i);
       if (groupBytes > groupLimit) {
         const err = new ResourceError(
-          `${node.kind}: the rows of key ${keyPreview(e.key)} (partition ${p} of ${spec.totalShards}) need more than ${formatBytes(groupLimit)}, half of the task's memory budget of ${formatBytes(budget)}. ` +
+          `${node.kind}: the rows of key ${keyPreview(key!)} (partition ${p} of ${spec.totalShards}) need more than ${formatBytes(groupLimit)}, half of the task's memory budget of ${formatBytes(budget)}. ` +
             (node.kind === "groupBy"
               ? "Give groupBy a combiner ({ combiner: (a, b) => merged }) so rows of one key are merged as they arrive, or raise --memory (options.memory)."
               : "Raise --memory (options.memory), or pre-aggregate the side with many rows per key."),
         );
-        Object.assign(err, { partition: p, key: keyPreview(e.key) });
+        Object.assign(err, { partition: p, key: keyPreview(key!) });
         throw err;
       }
+      group.push({ src: batch.src(i), value: payloadValue(batch, i) });
     }
     if (full()) yield take();
   }
@@ -219,10 +238,10 @@ function payloadRow(p: Uint8Array): unknown {
   return JSON.parse(Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("utf8"));
 }
 
-/** A row or map-side value from its payload, whichever way it was written. */
-function payloadValue(payload: Uint8Array | string): unknown {
-  const p = payload as Uint8Array;
-  return isTextPayload(p) ? payloadRow(p) : deserialize(p);
+/** Entry i's row or map-side value from its payload, whichever way it was written. */
+function payloadValue(b: SortedBatch, i: number): unknown {
+  const p = b.payload(i);
+  return b.isText(i) ? payloadRow(p) : deserialize(p);
 }
 
 async function callReducer(reducer: (k: unknown, rows: Iterable<unknown>) => unknown, key: unknown, rows: unknown[]): Promise<unknown> {

@@ -2,20 +2,34 @@ import { deserialize, serialize } from "node:v8";
 import { InternalError } from "../../core/errors.js";
 import type { ShuffleEnd } from "../../plan/stage.js";
 import { canonicalKey, keyHash, partitionOfHash } from "../../shuffle/key-encoding.js";
-import { ENTRY_OVERHEAD_BYTES, isTextPayload } from "../../shuffle/shuffle-entry.js";
+import type { BlockBuilder } from "../../shuffle/block-builder.js";
+import { SEEN_BYTES_PER_KEY, SeenKeys } from "../../shuffle/seen-keys.js";
+import type { SpillIndex } from "../../shuffle/spill-index.js";
 import { SpillWriter } from "../../shuffle/spill-writer.js";
+import { isTextPayload } from "../../shuffle/shuffle-entry.js";
+import { ENTRY_HELD_BYTES } from "../../shuffle/sorted-entries.js";
 import { StepFailure, type Chunk } from "./chunk.js";
 import type { TaskSpec } from "../task-spec.js";
 
-/** Dedupe keys up to this many characters are kept as they are in the map-side set; longer ones are recomputed from their row on a hash hit. */
-const SHORT_KEY_CHARS = 64;
+/**
+ * Dedupe keys whose canonical form is longer than this (characters) are not stored in the
+ * shuffle blocks; their rows hold them already (see below).
+ */
+export const MAX_STORED_DEDUPE_KEY_CHARS = 128;
 
 /** Smallest buffer budget of a map task, whatever `--memory` says (one block must fit). */
 const MIN_BUFFER_BYTES = 256 * 1024;
 
-async function finish(writer: SpillWriter): Promise<{ index: string; spillFiles: number }> {
-  const index = await writer.finish();
-  return { index, spillFiles: writer.spillCount };
+/** What a map task leaves for the reducers: its spill index (a URI, or the index itself when its last flush is in shared memory). */
+export interface MapSideResult {
+  index: string | SpillIndex;
+  /** Spills written to the scratch store (a shared-memory spill is not counted). */
+  spillFiles: number;
+}
+
+async function finish(writer: SpillWriter, shared: boolean): Promise<MapSideResult> {
+  const index = await writer.finish({ shared });
+  return { index, spillFiles: writer.spillFiles };
 }
 
 /** The scratch folder of one stage's shuffle files. */
@@ -29,18 +43,19 @@ export function stageScratch(spec: TaskSpec): string {
  * map-side where the step allows (dedupe keeps the first row per key, countBy and a
  * groupBy combiner merge rows of one key, reduce folds the whole shard), and hands entries
  * to a {@link SpillWriter} that flushes one spill file whenever half the task's memory
- * budget is buffered. A row that still has its input JSON text (`Chunk.texts`) moves as
- * that text; other rows as `v8.serialize` bytes (exact for everything structured clone
- * supports). Dedupe entries carry no key: the reducer needs keys only where key hashes tie,
- * and recomputes them from the rows there (a text key such as a document is then not moved
- * twice). Each entry carries (side, shard, position) — its input order.
- * Returns the spill index URI and how many spill files were written.
+ * budget is buffered (with `spec.shuffleShared`, the last flush stays in shared memory). A
+ * row that still has its input JSON text (`Chunk.texts`) moves as that text; other rows as
+ * `v8.serialize` bytes (exact for everything structured clone supports). Every entry
+ * carries its canonical key's UTF-8 (encoded once, straight into the block; the reducer
+ * compares those bytes where key hashes tie, never re-parsing rows) and (side, shard,
+ * position) — its input order.
  */
-export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd, spec: TaskSpec): Promise<{ index: string; spillFiles: number }> {
+export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd, spec: TaskSpec): Promise<MapSideResult> {
   const partitions = spec.partitions;
   if (!partitions) throw new InternalError("a shuffle-writing task has no partition count");
   const budget = Math.max(MIN_BUFFER_BYTES, Math.floor((spec.memoryBytes ?? 1e9) / 2));
   const writer = new SpillWriter({ dir: stageScratch(spec), name: `m${String(spec.shard).padStart(5, "0")}-a${spec.attempt}`, partitions, budgetBytes: budget, tag: spec.runId });
+  const shared = spec.shuffleShared === true;
   const src = end.side;
   const shard = spec.shard;
   const node = end.node;
@@ -55,35 +70,20 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
         : node.kind === "join"
           ? ((src === 0 ? node.leftKey : node.rightKey) as (r: unknown) => unknown)
           : undefined;
-  // keyOf returns the canonical key and sets `raw` (the string key itself, or the canonical
-  // form); hashRaw() then gives its key hash. A string key is hashed and compared as the row's
-  // own string, never as the `"`-prefixed copy.
-  let raw = "";
-  let rawIsString = false;
-  const keyOf = (row: unknown, c: Chunk, i: number): string => {
+  const keyValue = (row: unknown, c: Chunk, i: number): unknown => {
     try {
-      const v = keyFn!(row);
-      if (typeof v === "string") {
-        raw = v;
-        rawIsString = true;
-        return `"${v}`;
-      }
-      const k = canonicalKey(v);
-      raw = k;
-      rawIsString = false;
-      return k;
+      return keyFn!(row);
     } catch (e) {
       throw new StepFailure(e, keyStep, c.file, c.lines?.[i]);
     }
   };
-  /** Partitions rows are spread over (a reshard's own count). */
-  const n = node.kind === "reshard" ? node.n : partitions;
-  /** The canonical key of an entry already buffered (located as `row × n + partition`), from its payload. */
-  const bufferedKey = (at: number): string => {
-    const payload = writer.payloadAt(at % n, Math.floor(at / n));
-    return canonicalKey(keyFn!(isTextPayload(payload) ? JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8")) : deserialize(payload)));
+  const canonical = (v: unknown, c: Chunk, i: number): string => {
+    try {
+      return canonicalKey(v);
+    } catch (e) {
+      throw new StepFailure(e, keyStep, c.file, c.lines?.[i]);
+    }
   };
-  const hashRaw = (): number => (rawIsString ? keyHash("", raw) : keyHash(raw));
 
   if (node.kind === "reduce") {
     const local = node.local as (acc: unknown, row: unknown) => unknown;
@@ -100,7 +100,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       }
     }
     if (any) writer.add(0, { key: "null", hash: keyHash("null"), src, shard, pos: 0, payload: serialize(acc) });
-    return finish(writer);
+    return finish(writer, shared);
   }
 
   if (node.kind === "countBy" || (node.kind === "groupBy" && node.combiner)) {
@@ -118,7 +118,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
     for await (const c of chunks) {
       for (let i = 0; i < c.rows.length; i++) {
         const row = c.rows[i];
-        const key = keyOf(row, c, i);
+        const key = canonical(keyValue(row, c, i), c, i);
         const g = groups.get(key);
         if (g) {
           if (counting) g.value = (g.value as number) + 1;
@@ -130,60 +130,76 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
             }
           }
         } else {
-          groups.set(key, { hash: hashRaw(), pos, value: counting ? 1 : row });
-          bytes += key.length * 2 + ENTRY_OVERHEAD_BYTES + (counting ? 16 : serialize(row).length);
+          groups.set(key, { hash: keyHash(key), pos, value: counting ? 1 : row });
+          bytes += key.length * 2 + ENTRY_HELD_BYTES + (counting ? 16 : serialize(row).length);
           if (bytes >= budget) await flush();
         }
         pos++;
       }
     }
-    await flush();
-    return finish(writer);
+    // What is left is buffered for the last flush (in shared memory when allowed).
+    for (const [key, g] of groups) writer.add(partitionOfHash(g.hash, partitions), { key, hash: g.hash, src, shard, pos: g.pos, payload: serialize(g.value) });
+    return finish(writer, shared);
   }
 
   // dedupe (first row per key within each buffer generation), groupBy without combiner,
-  // join, reshard: one entry per row. The dedupe set is keyed by the 52-bit key hash (a number:
-  // no hashing of long strings by V8) and holds the canonical key when it is short, else where
-  // the row sits in the buffers (a long key is recomputed from that row on a hash hit, so a
-  // task's distinct texts are not kept on the heap). Keys of a (practically never seen) hash
-  // collision go to a second set. It holds one slot per buffered entry and is dropped at each
-  // flush, so it is bounded by the buffer budget (counted in ENTRY_OVERHEAD_BYTES).
+  // join, reshard: one entry per row, its key encoded straight into its partition's block.
+  // The dedupe table maps key hashes to where their first row sits in the buffers; a hit is
+  // confirmed by comparing the real keys. It is cleared at each flush and counted in the
+  // budget. A dedupe key longer than MAX_STORED_DEDUPE_KEY_CHARS (a document's text) is not stored:
+  // it is already inside its row, and both here and in the reducer it is recomputed from the
+  // row in the rare places that need it (a hash hit), rather than moving every text twice.
   const dedupe = node.kind === "dedupe";
-  let seen = new Map<number, string | number>();
-  let collided: Set<string> | undefined;
+  const seen = new SeenKeys();
+  /** Partitions rows are spread over (a reshard's own count). */
+  const n = node.kind === "reshard" ? node.n : partitions;
+  /** The canonical key of buffered row `row` of partition `p` whose key was not stored, from its payload. */
+  const bufferedKey = (p: number, row: number): string => {
+    const payload = writer.builder(p).payloadAt(row);
+    return canonicalKey(keyFn!(isTextPayload(payload) ? JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8")) : deserialize(payload)));
+  };
   for await (const c of chunks) {
     const texts = c.texts;
     for (let i = 0; i < c.rows.length; i++) {
       const row = c.rows[i];
-      let key: string;
       let p: number;
-      let hash: number;
+      let hash = 0;
       if (keyFn) {
-        key = keyOf(row, c, i);
-        hash = hashRaw();
-        p = partitionOfHash(hash, n);
-        if (dedupe) {
-          const prev = seen.get(hash);
-          if (prev === undefined) seen.set(hash, key.length <= SHORT_KEY_CHARS ? key : writer.rowsIn(p) * n + p);
-          else if ((typeof prev === "string" ? prev === key : bufferedKey(prev) === key) || collided?.has(key)) {
+        const v = keyValue(row, c, i);
+        let b: BlockBuilder;
+        if (typeof v === "string") {
+          hash = keyHash("", v);
+          p = partitionOfHash(hash, n);
+          b = writer.builder(p);
+          if (!dedupe || v.length + 1 <= MAX_STORED_DEDUPE_KEY_CHARS) b.stageStringKey(v);
+          else if (seen.findOrAdd(hash, b.rows, (r) => b.keyLength(r) === 0 && bufferedKey(p, r) === `"${v}`)) {
             pos++;
             continue;
-          } else (collided ??= new Set()).add(key);
-          key = "";
+          }
+        } else {
+          const k = canonical(v, c, i);
+          hash = keyHash(k);
+          p = partitionOfHash(hash, n);
+          b = writer.builder(p);
+          if (!dedupe || k.length <= MAX_STORED_DEDUPE_KEY_CHARS) b.stageKey(k);
+          else if (seen.findOrAdd(hash, b.rows, (r) => b.keyLength(r) === 0 && bufferedKey(p, r) === k)) {
+            pos++;
+            continue;
+          }
         }
-      } else {
-        key = "";
-        hash = 0;
-        p = (shard + pos) % n;
-      }
+        if (dedupe && b.staged && seen.findOrAdd(hash, b.rows, (r) => b.stagedKeyEquals(r))) {
+          b.dropStaged();
+          pos++;
+          continue;
+        }
+      } else p = (shard + pos) % n;
       const text = texts?.[i];
-      if (writer.add(p, { key, hash, src, shard, pos, payload: text ?? serialize(row) })) {
+      if (writer.addStaged(p, hash, src, shard, pos, text ?? serialize(row), dedupe ? SEEN_BYTES_PER_KEY : 0)) {
         await writer.flush();
-        seen = new Map();
-        collided = undefined;
+        seen.clear();
       }
       pos++;
     }
   }
-  return finish(writer);
+  return finish(writer, shared);
 }

@@ -1,9 +1,10 @@
 /**
- * The reduce side of dedupe when key hashes tie. Dedupe entries carry no key (key ""): the
- * reducer keeps the first entry of each hash and, for later entries with the same hash,
- * recomputes the real keys from the rows (JSON text or v8 payloads) and keeps the first row of
- * each distinct key. Spill files are written with the real SpillWriter and read back by
- * shuffleReadChunks, sorted in memory and by the external merge.
+ * The reduce side of dedupe when key hashes tie. Dedupe entries carry their canonical key
+ * (computed map-side from the parsed row, so one key spelled two ways in JSON is one key):
+ * the reducer orders entries by (hash, key bytes, input order) and keeps the first entry of
+ * each distinct key, whatever the payload (JSON text or v8 bytes). Spill files are written
+ * with the real SpillWriter and read back by shuffleReadChunks, sorted in memory and by the
+ * external merge.
  */
 import path from "node:path";
 import { serialize } from "node:v8";
@@ -12,6 +13,8 @@ import { shuffleReadChunks } from "../../../src/exec/operators/shuffle-read.js";
 import type { MapOutput, TaskSpec, TaskStats } from "../../../src/exec/task-spec.js";
 import type { PlanNode } from "../../../src/plan/nodes.js";
 import type { ShuffleSource } from "../../../src/plan/stage.js";
+import { MAX_STORED_DEDUPE_KEY_CHARS } from "../../../src/exec/operators/shuffle-write.js";
+import { canonicalKey } from "../../../src/shuffle/key-encoding.js";
 import { SpillWriter } from "../../../src/shuffle/spill-writer.js";
 import { useTempDir } from "../../support/use-temp-dir.js";
 
@@ -63,16 +66,22 @@ for (let i = 0; i < 120; i++) {
   INPUTS.push(i % 2 === 0 ? t(i % 2, 100 + i, 10_000 + i, ` ${JSON.stringify(row)} `) : v(i % 2, 100 + i, 10_000 + i, { ...row, when: new Date(i) }));
 }
 
-/** The rows each group keeps, in output order: hash order, then input order within a hash. */
-const WANT_IDS = [9, 10, 1, 2, 4, 6, ...Array.from({ length: 120 }, (_, i) => 100 + i), 12];
+/**
+ * The rows each group keeps, in output order: hash order; within a hash, key order (UTF-8
+ * bytes of the canonical key: "w" < "x" < "y" < "z", and for hash B `"x` < `{…}`), then
+ * input order within a key.
+ */
+const WANT_IDS = [9, 10, 6, 1, 2, 4, ...Array.from({ length: 120 }, (_, i) => 100 + i), 12];
 
-/** Writes each shard's entries (in position order) through SpillWriter, flushing often; returns the map outputs. */
-async function writeMaps(dir: string, inputs: Input[]): Promise<MapOutput[]> {
+/** Writes each shard's entries (in position order, keys as the map side computes them) through SpillWriter, flushing often; returns the map outputs. */
+async function writeMaps(dir: string, inputs: Input[], keyOf: (r: Row) => unknown): Promise<MapOutput[]> {
   const maps: MapOutput[] = [];
   for (const shard of [0, 1]) {
     const w = new SpillWriter({ dir, name: `m0000${shard}-a1`, partitions: 1, budgetBytes: 300, tag: "t" });
     for (const e of inputs.filter((x) => x.shard === shard).sort((a, b) => a.pos - b.pos)) {
-      if (w.add(0, { key: "", hash: e.hash, src: 0, shard, pos: e.pos, payload: e.text ?? serialize(e.row) })) await w.flush();
+      // As shuffle-write stores them: a long canonical key is left out (the reducer recomputes it).
+      const k = canonicalKey(keyOf(e.row));
+      if (w.add(0, { key: k.length > MAX_STORED_DEDUPE_KEY_CHARS ? "" : k, hash: e.hash, src: 0, shard, pos: e.pos, payload: e.text ?? serialize(e.row) })) await w.flush();
     }
     expect(w.spillCount, "several spill files per map task").toBeGreaterThan(2);
     maps.push({ side: 0, shard, index: await w.finish() });
@@ -115,7 +124,7 @@ function expected(ids: number[], textsOnly = false): Array<{ row: unknown; text:
 describe("dedupe reduce side with tied key hashes", () => {
   it("keeps the first row of each distinct key within a hash, in input order, in memory and with the external merge", async () => {
     const scratch = tmp.path;
-    const maps = await writeMaps(path.join(scratch, "stage-000"), INPUTS);
+    const maps = await writeMaps(path.join(scratch, "stage-000"), INPUTS, (r) => r.k);
     const source = dedupeSource((r: Row) => r.k);
 
     const inMemory = await read(source, spec(scratch, maps, 1e9));
@@ -123,7 +132,7 @@ describe("dedupe reduce side with tied key hashes", () => {
     expect(inMemory.out.map((o) => (o.row as Row).id)).toEqual(WANT_IDS);
     expect(inMemory.out).toEqual(expected(WANT_IDS));
     // v8 rows come back exactly (a Date stays a Date).
-    expect((inMemory.out[3]!.row as Row).when).toBeInstanceOf(Date);
+    expect((inMemory.out[4]!.row as Row).when).toBeInstanceOf(Date);
 
     const external = await read(source, spec(scratch, maps, 4000));
     expect(external.stats.sortedRuns, "reducer merged sorted runs").toBeGreaterThan(1);
@@ -143,15 +152,40 @@ describe("dedupe reduce side with tied key hashes", () => {
       ...Array.from({ length: 40 }, (_, i) => t(i % 2, 10 + i, 7, `{"a":${i % 3}, "pad": "${"p".repeat(20)}"}`)),
     ];
     const scratch = tmp.path;
-    const maps = await writeMaps(path.join(scratch, "stage-000"), inputs);
-    // Hash 3 first; then hash 7 in input order (shard, pos): shard 0 pos 0 is new, pos 1 repeats
-    // it; shard 0's padded rows (i = 0, 2, 4: a = 0, 2, 1) are new, the later ones repeat them;
-    // shard 1's {"a":2} is new, its {"a":1,"b":[15e-1]} and padded rows all repeat.
-    const want = [inputs[4]!, inputs[0]!, inputs[5]!, inputs[7]!, inputs[9]!, inputs[2]!].map((e) => ({ row: JSON.parse(e.text!), text: e.text }));
+    const maps = await writeMaps(path.join(scratch, "stage-000"), inputs, (r) => r);
+    // Hash 3 first; then hash 7 by canonical key — {"a":0,"pad":…} < {"a":1,"b":[1.5]} <
+    // {"a":1,"pad":…} < {"a":2,"pad":…} < {"a":2} — each key's first row in input order: its
+    // first padded row (i = 0, 4, 2), the unpadded {"a":1,…} spelled three ways kept once (as
+    // shard 0 pos 0), shard 1's {"a":2}.
+    const want = [inputs[4]!, inputs[5]!, inputs[0]!, inputs[9]!, inputs[7]!, inputs[2]!].map((e) => ({ row: JSON.parse(e.text!), text: e.text }));
     for (const budget of [1e9, 3000]) {
       const r = await read(dedupeSource(), spec(scratch, maps, budget));
       if (budget < 1e9) expect(r.stats.sortedRuns).toBeGreaterThan(1);
       expect(r.out).toEqual(want);
+    }
+  });
+
+  it("long keys (not stored) tied with each other and with a short key: recomputed from the rows, the first row of each kept", async () => {
+    const long = (c: string) => c.repeat(MAX_STORED_DEDUPE_KEY_CHARS + 5);
+    const inputs = [
+      t(0, 0, 42, JSON.stringify({ id: 1, k: long("a") })),
+      v(0, 1, 42, { id: 2, k: "short" }),
+      t(0, 2, 42, JSON.stringify({ id: 3, k: long("b") })),
+      v(1, 0, 42, { id: 4, k: long("a"), when: new Date(4) }),
+      t(1, 1, 42, `{"id":5,"k":"${"\\u0062".repeat(MAX_STORED_DEDUPE_KEY_CHARS + 5)}"}`),
+      t(1, 2, 42, JSON.stringify({ id: 6, k: "short" })),
+      v(1, 3, 42, { id: 7, k: long("c") }),
+      ...Array.from({ length: 30 }, (_, i) => t(i % 2, 10 + i, 100 + i, JSON.stringify({ id: 100 + i, k: long(String(i % 10)) }))),
+    ];
+    expect(JSON.parse(inputs[4]!.text!).k).toBe(long("b")); // the same long key, escaped
+    const maps = await writeMaps(path.join(tmp.path, "stage-000"), inputs, (r) => r.k);
+    // Hash 42: unstored (empty) keys sort before stored ones, in input order among them:
+    // a (1), b (3), a again (4, dropped), b again (5, dropped), c (7); then "short" (2; 6 dropped).
+    const want = [1, 3, 7, 2, ...Array.from({ length: 30 }, (_, i) => 100 + i)];
+    for (const budget of [1e9, 3000]) {
+      const r = await read(dedupeSource((x: Row) => x.k), spec(tmp.path, maps, budget));
+      if (budget < 1e9) expect(r.stats.sortedRuns).toBeGreaterThan(1);
+      expect(r.out.map((o) => (o.row as Row).id)).toEqual(want);
     }
   });
 });

@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { MERGE_FAN_IN, sortPartition, type SortInfo } from "../../../src/shuffle/external-sort.js";
 import { canonicalKey, keyHash, partitionOf } from "../../../src/shuffle/key-encoding.js";
 import { compareEntries, type ShuffleEntry } from "../../../src/shuffle/shuffle-entry.js";
-import { decodeBlockIpc, encodeBlockIpc } from "../../../src/shuffle/spill-block.js";
+import { blocksOfIpc } from "../../../src/shuffle/block.js";
+import { blockEntries, encodeBlockIpc } from "../../../src/shuffle/spill-block.js";
+import type { SortedBatch } from "../../../src/shuffle/sorted-entries.js";
 import { partitionBlocks, readIndex, type SpillIndex } from "../../../src/shuffle/spill-index.js";
 import { SpillWriter } from "../../../src/shuffle/spill-writer.js";
 import { useTempDir } from "../../support/use-temp-dir.js";
@@ -16,12 +18,21 @@ function entry(key: unknown, shard: number, pos: number, text = `row ${shard}/${
   return { key: k, hash: keyHash(k), src: 0, shard, pos, payload: Buffer.from(text) };
 }
 
+/** A sorted batch's entries as plain objects, in order. */
+function batchEntries(b: SortedBatch): ShuffleEntry[] {
+  return Array.from({ length: b.length }, (_, i) => {
+    const k = b.blockOf(i);
+    const r = b.row[i]!;
+    return { key: k.key(r), hash: k.hash[r]!, src: k.src[r]!, shard: k.shard[r]!, pos: k.pos[r]!, payload: k.payload(r) };
+  });
+}
+
 const plain = (e: ShuffleEntry) => ({ key: e.key, hash: e.hash, src: e.src, shard: e.shard, pos: e.pos, payload: Buffer.from(e.payload).toString() });
 
 describe("spill block", () => {
   it("round-trips keys, input order and payload bytes through Arrow IPC", () => {
     const entries = [entry("ü€", 0, 0), entry({ b: 1, a: [2] }, 3, 2 ** 40), { ...entry(null, 1, 5), src: 1, payload: new Uint8Array([0, 255, 10]) }, entry("", 0, 1, "")];
-    expect(decodeBlockIpc(encodeBlockIpc(entries)).map(plain)).toEqual(entries.map(plain));
+    expect(blocksOfIpc(encodeBlockIpc(entries)).flatMap(blockEntries).map(plain)).toEqual(entries.map(plain));
   });
 });
 
@@ -40,7 +51,7 @@ describe("SpillWriter + index", () => {
         flushes++;
       }
     }
-    const indexUri = await w.finish();
+    const indexUri = (await w.finish()) as string;
     expect(flushes).toBeGreaterThan(2);
     const names = fs.readdirSync(dir).sort();
     expect(names.filter((n) => n.endsWith(".spill"))).toHaveLength(flushes + 1);
@@ -51,7 +62,7 @@ describe("SpillWriter + index", () => {
     for (let p = 0; p < 3; p++) {
       const blocks = partitionBlocks([index], p);
       const got: ShuffleEntry[] = [];
-      for await (const b of await sortPartition(blocks, { budgetBytes: 1e9, dir, name: "r", tag: "t" })) got.push(...b);
+      for await (const b of await sortPartition(blocks, { budgetBytes: 1e9, dir, name: "r", tag: "t" })) got.push(...batchEntries(b));
       // In memory: a stable sort by key keeps input order within a key.
       expect(got.map(plain)).toEqual([...expected[p]!].sort(compareEntries).map(plain));
     }
@@ -70,34 +81,35 @@ describe("sortPartition (external merge)", () => {
     for (let m = 0; m < maps; m++) {
       const w = new SpillWriter({ dir, name: `m${m}`, partitions: 1, budgetBytes: budget, tag: "t" });
       for (let i = 0; i < rowsPerMap; i++) if (w.add(0, entry(`key-${(i * 7919 + m) % keys}`, m, i, `payload ${m}:${i} ${"x".repeat(i % 50)}`))) await w.flush();
-      out.push(await readIndex(await w.finish()));
+      out.push(await readIndex((await w.finish()) as string));
     }
     return out;
   }
 
-  async function collect(it: AsyncIterable<ShuffleEntry[]>): Promise<ReturnType<typeof plain>[]> {
+  async function collect(it: AsyncIterable<SortedBatch>): Promise<ReturnType<typeof plain>[]> {
     const got = [];
-    for await (const b of it) for (const e of b) got.push(plain(e));
+    for await (const b of it) for (const e of batchEntries(b)) got.push(plain(e));
     return got;
   }
 
   it("gives exactly the in-memory order with many runs merged in several passes, and removes merged runs", async () => {
     const dir = tmp.path;
-    const indexes = await writeMaps(dir, 4, 3000, 500, 200_000);
+    const indexes = await writeMaps(dir, 4, 3000, 500, 20_000);
     const blocks = partitionBlocks(indexes, 0);
     const inMemory = await collect(await sortPartition(blocks, { budgetBytes: 1e9, dir, name: "mem", tag: "t" }));
     const info: SortInfo = { external: false, runs: 0, mergePasses: 0 };
-    const external = await collect(await sortPartition(blocks, { budgetBytes: 200_000, dir, name: "ext", tag: "t" }, info));
+    const external = await collect(await sortPartition(blocks, { budgetBytes: 100_000, dir, name: "ext", tag: "t" }, info));
     expect(info.external).toBe(true);
     expect(info.runs).toBeGreaterThan(MERGE_FAN_IN);
     expect(info.mergePasses).toBeGreaterThanOrEqual(2);
     expect(external).toHaveLength(12_000);
     expect(external).toEqual(inMemory);
-    // Sorted by key hash, then key, then input order (shard, position).
+    // Sorted by key hash, then key (UTF-8 bytes), then input order (shard, position).
     for (let i = 1; i < external.length; i++) {
       const a = external[i - 1]!;
       const b = external[i]!;
-      expect(a.hash < b.hash || (a.hash === b.hash && (a.key < b.key || (a.key === b.key && (a.shard < b.shard || (a.shard === b.shard && a.pos < b.pos)))))).toBe(true);
+      const k = Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
+      expect(a.hash < b.hash || (a.hash === b.hash && (k < 0 || (k === 0 && (a.shard < b.shard || (a.shard === b.shard && a.pos < b.pos)))))).toBe(true);
     }
     const runFiles = fs.readdirSync(dir).filter((n) => n.startsWith("ext-run"));
     expect(runFiles.length).toBeLessThanOrEqual(MERGE_FAN_IN);

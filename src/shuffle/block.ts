@@ -1,0 +1,106 @@
+import { tableFromIPC } from "apache-arrow";
+
+/** Bytes a reducer counts per entry on top of its block bytes (sort arrays: block, row, hash). */
+export const SORT_BYTES_PER_ENTRY = 24;
+
+/**
+ * One spill block read back, as the typed-array views of its Arrow columns (zero-copy over
+ * the bytes read; see {@link BlockBuilder} for the columns). Reducers work on these columns
+ * directly — sorting row numbers, comparing key bytes, copying payload bytes — so reading a
+ * partition makes no object per entry.
+ */
+export class Block {
+  constructor(
+    readonly rows: number,
+    readonly hash: Float64Array,
+    readonly src: Int32Array,
+    readonly shard: Int32Array,
+    readonly pos: Float64Array,
+    /** Canonical keys, UTF-8: row i's key is `keys[keyOffsets[i], keyOffsets[i + 1])`. */
+    readonly keys: Buffer,
+    readonly keyOffsets: Int32Array,
+    /** Payloads: row i's is `payloads[payloadOffsets[i], payloadOffsets[i + 1])`. */
+    readonly payloads: Buffer,
+    readonly payloadOffsets: Int32Array,
+  ) {}
+
+  /** Bytes the block's columns take. */
+  get byteLength(): number {
+    return this.keys.length + this.payloads.length + this.rows * 32;
+  }
+
+  keyStart(i: number): number {
+    return this.keyOffsets[i]!;
+  }
+
+  keyEnd(i: number): number {
+    return this.keyOffsets[i + 1]!;
+  }
+
+  /** Row i's canonical key as a string. */
+  key(i: number): string {
+    return this.keys.toString("utf8", this.keyOffsets[i]!, this.keyOffsets[i + 1]!);
+  }
+
+  /** A view of row i's payload (valid as long as the block is). */
+  payload(i: number): Uint8Array {
+    return this.payloads.subarray(this.payloadOffsets[i]!, this.payloadOffsets[i + 1]!);
+  }
+
+  payloadLength(i: number): number {
+    return this.payloadOffsets[i + 1]! - this.payloadOffsets[i]!;
+  }
+
+  /** Whether row i's payload is JSON text (UTF-8) rather than `v8.serialize` bytes (which start with 0xFF). */
+  isText(i: number): boolean {
+    const s = this.payloadOffsets[i]!;
+    return this.payloadOffsets[i + 1]! > s && this.payloads[s] !== 0xff;
+  }
+
+  /** Whether row i of this block and row j of `other` have the same key (byte for byte). */
+  sameKey(i: number, other: Block, j: number): boolean {
+    const a0 = this.keyOffsets[i]!;
+    const a1 = this.keyOffsets[i + 1]!;
+    const b0 = other.keyOffsets[j]!;
+    const b1 = other.keyOffsets[j + 1]!;
+    return a1 - a0 === b1 - b0 && this.keys.compare(other.keys, b0, b1, a0, a1) === 0;
+  }
+
+  /** Key order of row i here and row j of `other`: by their keys' UTF-8 bytes. */
+  compareKey(i: number, other: Block, j: number): number {
+    return this.keys.compare(other.keys, other.keyOffsets[j]!, other.keyOffsets[j + 1]!, this.keyOffsets[i]!, this.keyOffsets[i + 1]!);
+  }
+}
+
+/** The blocks of one Arrow IPC stream (one per record batch; spill blocks have one). */
+export function blocksOfIpc(ipc: Uint8Array): Block[] {
+  const table = tableFromIPC(ipc);
+  const out: Block[] = [];
+  for (const batch of table.batches) {
+    const col = (name: string) => batch.getChild(name)!.data[0]!;
+    const fixed = <T extends Float64Array | Int32Array>(name: string): T => {
+      const d = col(name);
+      return (d.values as T).subarray(d.offset, d.offset + batch.numRows) as T;
+    };
+    const k = col("key");
+    const p = col("payload");
+    out.push(
+      new Block(
+        batch.numRows,
+        fixed<Float64Array>("hash"),
+        fixed<Int32Array>("src"),
+        fixed<Int32Array>("shard"),
+        fixed<Float64Array>("pos"),
+        asBuffer(k.values as Uint8Array),
+        (k.valueOffsets as Int32Array).subarray(k.offset),
+        asBuffer(p.values as Uint8Array),
+        (p.valueOffsets as Int32Array).subarray(p.offset),
+      ),
+    );
+  }
+  return out;
+}
+
+function asBuffer(a: Uint8Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
