@@ -7,7 +7,6 @@ import { CHUNK_ROWS, StepFailure, type Chunk } from "./operators/chunk.js";
 import { filterStep } from "./operators/filter.js";
 import { flatMapStep } from "./operators/flat-map.js";
 import { loadStep } from "./operators/load.js";
-import { loadColumnarStep } from "./operators/load-columnar.js";
 import { mapShardStep } from "./operators/map-shard.js";
 import { mapStep } from "./operators/map.js";
 import { takeStep } from "./operators/take.js";
@@ -16,9 +15,8 @@ import { shuffleReadChunks } from "./operators/shuffle-read.js";
 import { shuffleWrite, type MapSideResult } from "./operators/shuffle-write.js";
 import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
-import { writeColumnarSink } from "./sinks/write-columnar.js";
 import { writeJsonlSink } from "./sinks/write-jsonl.js";
-import { copyParquetTask, isParquetCopy } from "./sinks/copy-parquet.js";
+import { isParquetCopy } from "./sinks/is-parquet-copy.js";
 import { batchBytesFor, DEFAULT_TASK_MEMORY } from "./memory-budget.js";
 import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
 
@@ -74,10 +72,19 @@ function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo
   return KEEPS_TEXTS.has(op.kind) ? out : withoutTexts(out);
 }
 
+/**
+ * loadParquet / loadArrow, with their modules (apache-arrow, parquet-wasm) imported on first
+ * use rather than at start-up (see io/columnar/load-arrow.ts).
+ */
+async function* loadColumnar(input: AsyncIterable<Chunk>, o: Parameters<typeof import("./operators/load-columnar.js").loadColumnarStep>[1]): AsyncGenerator<Chunk> {
+  const { loadColumnarStep } = await import("./operators/load-columnar.js");
+  yield* loadColumnarStep(input, o);
+}
+
 function applyStepRaw(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number): AsyncIterable<Chunk> {
   switch (op.kind) {
     case "load":
-      if (op.format === "parquet" || op.format === "arrow") return loadColumnarStep(input, { format: op.format, batchBytes: batchBytesFor(memoryBytes), ...(op.columns ? { columns: op.columns } : {}) });
+      if (op.format === "parquet" || op.format === "arrow") return loadColumnar(input, { format: op.format, batchBytes: batchBytesFor(memoryBytes), ...(op.columns ? { columns: op.columns } : {}) });
       return loadStep(input, { format: op.format as "jsonl" | "text", onBadLine: op.onBadLine, onMalformed: () => stats.malformedLines++ });
     case "map":
       return mapStep(input, op.fn as (r: unknown) => unknown, "map");
@@ -131,6 +138,7 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
   return withTaskContext(ctx, async () => {
     if (isParquetCopy(stage)) {
       // Parquet → Parquet with nothing in between: Arrow batches straight through, no rows.
+      const { copyParquetTask } = await import("./sinks/copy-parquet.js");
       const r = await copyParquetTask(stage, spec, onRows);
       stats.stepRowsOut[0] = 1;
       stats.stepRowsOut[1] = r.rows;
@@ -157,6 +165,7 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
     } else if (sink.kind === "writeParquet" || sink.kind === "writeArrow") {
       const format = sink.kind === "writeParquet" ? { format: "parquet" as const, compression: sink.compression, rowGroupRows: sink.rowGroupRows, schema: sink.schema } : { format: "arrow" as const, schema: sink.schema };
       const ifGeneration = spec.outputPath === undefined ? undefined : spec.outputGenerations?.[spec.outputPath];
+      const { writeColumnarSink } = await import("./sinks/write-columnar.js");
       stats.bytesWritten = await writeColumnarSink(chunks, reopen, format, { outputPath: spec.outputPath, tempTag: spec.runId, ifGeneration, memoryBytes });
       outputs.push(spec.outputPath!);
     } else if (sink.kind !== "mapFiles") {

@@ -124,14 +124,14 @@ async function execute(plan: PhysicalPlan, o: ResolvedRunOptions, runIndex: numb
       const extra = {
         ...(scratch ? { scratch: scratch.dir } : {}),
         memoryBytes: o.memoryBytes,
-        ...(stage.shuffle ? { partitions: shuffle.shards[shuffle.consumer[stage.id]!]!, ...(shared ? { shuffleShared: true } : {}) } : {}),
+        ...(stage.shuffle ? { partitions: shuffle.shards[shuffle.consumer[stage.id]!]!, ...(shared ? { shuffleShared: shared.budget } : {}) } : {}),
       };
       const planned: PlannedStage = { ...base, tasks: base.tasks.map((t) => ({ ...t, ...extra })) };
       progress.stageStart(stage, planned.totalShards, planned.skipped.length);
       const stageStarted = performance.now();
       const ext = stage.sink && sinkExtension(stage.sink.kind);
       const sinkDriver = stage.sink && ext?.driver ? await ext.driver(stage.sink, planned, runId) : undefined;
-      const results = await runStage(executorFor, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver, stage.shuffle && shared ? (r, t) => shared.keep(r, t) : undefined);
+      const results = await runStage(executorFor, stage, planned, o, { runId, runIndex }, progress, stats, sinkDriver);
       await sinkDriver?.stageEnd();
       const st = { ...stageStats(stage, planned, results), wallMs: Math.round(performance.now() - stageStarted) };
       stats.stages.push(st);
@@ -256,8 +256,6 @@ async function runStage(
   progress: ProgressReporter,
   stats: RunStats,
   sinkDriver?: SinkDriver,
-  /** Applied to each task's result as it arrives (a map task's shared shuffle data kept or written out). */
-  keep?: (result: TaskResult, task: TaskSpec) => Promise<TaskResult>,
 ): Promise<TaskResult[]> {
   if (planned.tasks.length === 0) return [];
   const executor = await executorFor(planned.tasks.length);
@@ -271,8 +269,7 @@ async function runStage(
         limit(async () => {
           if (failure) return;
           try {
-            const r = await runWithRetries(executor, task, o, stage, stats, () => failure !== undefined);
-            results[i] = keep ? await keep(r, task) : r;
+            results[i] = await runWithRetries(executor, task, o, stage, stats, () => failure !== undefined);
             await sinkDriver?.taskDone(task.shard, results[i]!);
             progress.shardDone();
           } catch (e) {

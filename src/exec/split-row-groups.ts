@@ -1,5 +1,4 @@
 import pLimit from "p-limit";
-import { parquetRowGroups } from "../io/columnar/parquet-io.js";
 import type { Stage } from "../plan/stage.js";
 import type { TaskInput } from "./task-spec.js";
 
@@ -20,6 +19,8 @@ export async function splitParquetByRowGroup(stage: Stage, inputs: TaskInput[]):
   const first = stage.ops[0];
   if (stage.source.kind !== "fromFiles" || first?.kind !== "load" || first.format !== "parquet") return inputs;
   const shardBytes = first.shardBytes ?? DEFAULT_PARQUET_SHARD_BYTES;
+  // Loaded here, not at start-up: parquet-wasm compiles its WASM module when imported.
+  const { parquetRowGroups } = await import("../io/columnar/parquet-io.js");
   const limit = pLimit(16);
   const split = await Promise.all(
     inputs.map((input) =>

@@ -1,5 +1,6 @@
 import type { SerializedError } from "../core/errors.js";
 import type { FileRef } from "../core/types.js";
+import type { SharedBudget } from "../shuffle/shared-budget.js";
 import type { SpillIndex } from "../shuffle/spill-index.js";
 import type { SharedRowBatch } from "./shared-rows.js";
 
@@ -68,9 +69,10 @@ export interface TaskSpec {
   readonly partitions?: number;
   /**
    * For a stage ending in a shuffle write whose reducers run in this process (inline,
-   * threads): keep the last flush in a `SharedArrayBuffer` and return the index itself.
+   * threads): the run's shared-memory budget. The task returns its spill index itself and
+   * keeps its last flush in shared memory when the budget has room.
    */
-  readonly shuffleShared?: boolean;
+  readonly shuffleShared?: SharedBudget;
 }
 
 /** Rows that left each step of the stage, in step order (source first). */

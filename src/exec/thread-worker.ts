@@ -8,7 +8,6 @@ import type { ThreadWorkerData } from "./executors/threads.js";
 import { progressChannelName } from "./progress-channel.js";
 import { batchBytesFor } from "./memory-budget.js";
 import { runTaskToOutcome } from "./run-task.js";
-import { packRows } from "./shared-rows.js";
 import { runtime } from "./runtime.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
 
@@ -91,6 +90,7 @@ export default async function handle(spec: TaskSpec): Promise<TaskOutcome> {
   if (outcome.ok && outcome.result.rows) {
     // Rows for the driver go as Arrow IPC in shared memory, not as cloned objects.
     const { rows, ...rest } = outcome.result;
+    const { packRows } = await import("./shared-rows.js");
     return { ok: true, result: { ...rest, sharedRows: packRows(rows, batchBytesFor(spec.memoryBytes)) } };
   }
   return outcome;

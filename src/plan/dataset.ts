@@ -1,4 +1,4 @@
-import { Schema } from "apache-arrow";
+import type { Schema } from "apache-arrow";
 import { PlanError } from "../core/errors.js";
 import { parseBytes, type RunOptions } from "../core/options.js";
 import type { FileRef, MaybePromise, ShardInfo } from "../core/types.js";
@@ -470,6 +470,21 @@ function columnList(step: string, columns: readonly string[] | undefined): reado
 
 function schemaOption(step: string, schema: Schema | undefined): { schema?: Schema } {
   if (schema === undefined) return {};
-  if (!(schema instanceof Schema)) throw new PlanError(`${step} options.schema must be an apache-arrow Schema (new Schema([new Field("id", new Int64(), true), …]))`);
+  if (!isArrowSchema(schema)) throw new PlanError(`${step} options.schema must be an apache-arrow Schema (new Schema([new Field("id", new Int64(), true), …]))`);
   return { schema };
+}
+
+/**
+ * Whether `v` is an apache-arrow Schema: checked by shape (fields with names and typed
+ * types), so the engine need not load apache-arrow to build a plan, and a Schema from another
+ * copy of the package is accepted too.
+ */
+function isArrowSchema(v: unknown): v is Schema {
+  const fields = (v as { fields?: unknown } | null)?.fields;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    Array.isArray(fields) &&
+    fields.every((f: { name?: unknown; type?: { typeId?: unknown } } | null) => typeof f?.name === "string" && typeof f.type?.typeId === "number")
+  );
 }

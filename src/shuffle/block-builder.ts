@@ -1,5 +1,5 @@
-import { Binary, Float64, Int32, Table, Utf8, makeData, makeVector, tableToIPC } from "apache-arrow";
-import { SORT_BYTES_PER_ENTRY, type Block } from "./block.js";
+import { loadArrow } from "../io/columnar/load-arrow.js";
+import { SORT_BYTES_PER_ENTRY, type Block, type BlockColumns } from "./block.js";
 import type { ShuffleEntry } from "./shuffle-entry.js";
 
 const INITIAL_ROWS = 64;
@@ -22,18 +22,47 @@ const INITIAL_BYTES = 4096;
  */
 export class BlockBuilder {
   rows = 0;
-  private keys: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  private keys: Buffer;
   private keyEnd = 0;
   /** End of the staged key (≥ keyEnd), or -1 when no key is staged. */
   private stagedEnd = -1;
-  private keyOffsets = new Int32Array(INITIAL_ROWS + 1);
-  private payloads: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  private keyOffsets: Int32Array;
+  private payloads: Buffer;
   private payloadEnd = 0;
-  private payloadOffsets = new Int32Array(INITIAL_ROWS + 1);
-  private hash = new Float64Array(INITIAL_ROWS);
-  private src = new Int32Array(INITIAL_ROWS);
-  private shard = new Int32Array(INITIAL_ROWS);
-  private pos = new Float64Array(INITIAL_ROWS);
+  private payloadOffsets: Int32Array;
+  private hash: Float64Array;
+  private src: Int32Array;
+  private shard: Int32Array;
+  private pos: Float64Array;
+
+  constructor() {
+    this.keys = this.alloc(INITIAL_BYTES);
+    this.payloads = this.alloc(INITIAL_BYTES);
+    this.keyOffsets = this.ints(INITIAL_ROWS + 1);
+    this.payloadOffsets = this.ints(INITIAL_ROWS + 1);
+    // Memory may come uninitialized: every row's end is written as it is added, the first start here.
+    this.keyOffsets[0] = 0;
+    this.payloadOffsets[0] = 0;
+    this.hash = this.doubles(INITIAL_ROWS);
+    this.src = this.ints(INITIAL_ROWS);
+    this.shard = this.ints(INITIAL_ROWS);
+    this.pos = this.doubles(INITIAL_ROWS);
+  }
+
+  /** Column memory: uninitialized, never from Node's shared pool (typed arrays over it stay aligned). */
+  private alloc(n: number): Buffer {
+    return Buffer.allocUnsafeSlow(n);
+  }
+
+  private ints(n: number): Int32Array {
+    const b = this.alloc(n * 4);
+    return new Int32Array(b.buffer, b.byteOffset, n);
+  }
+
+  private doubles(n: number): Float64Array {
+    const b = this.alloc(n * 8);
+    return new Float64Array(b.buffer, b.byteOffset, n);
+  }
 
   /** Bytes the columns take in memory (their capacity). */
   get allocatedBytes(): number {
@@ -113,8 +142,7 @@ export class BlockBuilder {
       this.payloadEnd += this.payloads.write(payload, this.payloadEnd, "utf8");
     } else {
       this.reservePayloads(payload.length);
-      this.payloads.set(payload, this.payloadEnd);
-      this.payloadEnd += payload.length;
+      this.payloadEnd += copyBytes(payload, this.payloads, this.payloadEnd);
     }
     this.payloadOffsets[i + 1] = this.payloadEnd;
     this.hash[i] = hash;
@@ -153,18 +181,25 @@ export class BlockBuilder {
     return this.payloads.subarray(this.payloadOffsets[i]!, this.payloadOffsets[i + 1]!);
   }
 
-  /** The rows as one Arrow IPC stream (a copy: the builder may be reset or reused after). */
-  toIpc(): Uint8Array {
+  /** The rows' columns: views of the builder's memory (no copy; valid until the builder changes — hand them over only when done with it). */
+  toColumns(): BlockColumns {
     const n = this.rows;
-    const table = new Table({
-      key: makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: this.keyOffsets.subarray(0, n + 1), data: this.keys.subarray(0, this.keyEnd) })),
-      hash: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: this.hash.subarray(0, n) })),
-      src: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: this.src.subarray(0, n) })),
-      shard: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: this.shard.subarray(0, n) })),
-      pos: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: this.pos.subarray(0, n) })),
-      payload: makeVector(makeData({ type: new Binary(), length: n, nullCount: 0, valueOffsets: this.payloadOffsets.subarray(0, n + 1), data: this.payloads.subarray(0, this.payloadEnd) })),
-    });
-    return tableToIPC(table, "stream");
+    return {
+      rows: n,
+      hash: this.hash.subarray(0, n),
+      src: this.src.subarray(0, n),
+      shard: this.shard.subarray(0, n),
+      pos: this.pos.subarray(0, n),
+      keys: this.keys.subarray(0, this.keyEnd),
+      keyOffsets: this.keyOffsets.subarray(0, n + 1),
+      payloads: this.payloads.subarray(0, this.payloadEnd),
+      payloadOffsets: this.payloadOffsets.subarray(0, n + 1),
+    };
+  }
+
+  /** The rows as one Arrow IPC stream (a copy: the builder may be reset or reused after). */
+  toIpc(): Promise<Uint8Array> {
+    return columnsToIpc(this.toColumns());
   }
 
   /** Empties the builder, keeping its columns' memory for the next block. */
@@ -177,30 +212,55 @@ export class BlockBuilder {
 
   private growRows(): void {
     const n = this.hash.length * 2;
-    const grow = <T extends Int32Array | Float64Array>(a: T, size: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(size);
+    const ints = (a: Int32Array, size: number) => {
+      const b = this.ints(size);
       b.set(a);
       return b;
     };
-    this.keyOffsets = grow(this.keyOffsets, n + 1);
-    this.payloadOffsets = grow(this.payloadOffsets, n + 1);
-    this.hash = grow(this.hash, n);
-    this.src = grow(this.src, n);
-    this.shard = grow(this.shard, n);
-    this.pos = grow(this.pos, n);
+    const doubles = (a: Float64Array, size: number) => {
+      const b = this.doubles(size);
+      b.set(a);
+      return b;
+    };
+    this.keyOffsets = ints(this.keyOffsets, n + 1);
+    this.payloadOffsets = ints(this.payloadOffsets, n + 1);
+    this.hash = doubles(this.hash, n);
+    this.src = ints(this.src, n);
+    this.shard = ints(this.shard, n);
+    this.pos = doubles(this.pos, n);
   }
 
   private reserveKeys(n: number): void {
-    if (this.keyEnd + n > this.keys.length) this.keys = grown(this.keys, this.keyEnd, this.keyEnd + n);
+    if (this.keyEnd + n > this.keys.length) this.keys = this.grown(this.keys, this.keyEnd, this.keyEnd + n);
   }
 
   private reservePayloads(n: number): void {
-    if (this.payloadEnd + n > this.payloads.length) this.payloads = grown(this.payloads, this.payloadEnd, this.payloadEnd + n);
+    if (this.payloadEnd + n > this.payloads.length) this.payloads = this.grown(this.payloads, this.payloadEnd, this.payloadEnd + n);
+  }
+
+  private grown(buf: Buffer, used: number, need: number): Buffer {
+    const next = this.alloc(Math.max(need, buf.length * 2));
+    buf.copy(next, 0, 0, used);
+    return next;
   }
 }
 
-function grown(buf: Buffer, used: number, need: number): Buffer {
-  const next = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
-  buf.copy(next, 0, 0, used);
-  return next;
+/** Copies `src` into `dst` at `at` with a native memmove (also between shared and unshared memory); returns the bytes copied. */
+function copyBytes(src: Uint8Array, dst: Buffer, at: number): number {
+  return Buffer.prototype.copy.call(src, dst, at);
+}
+
+/** Block columns as one Arrow IPC stream (schema + one record batch). */
+export async function columnsToIpc(c: BlockColumns): Promise<Uint8Array> {
+  const { Binary, Float64, Int32, Table, Utf8, makeData, makeVector, tableToIPC } = await loadArrow();
+  const n = c.rows;
+  const table = new Table({
+    key: makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: c.keyOffsets, data: c.keys })),
+    hash: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: c.hash })),
+    src: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: c.src })),
+    shard: makeVector(makeData({ type: new Int32(), length: n, nullCount: 0, data: c.shard })),
+    pos: makeVector(makeData({ type: new Float64(), length: n, nullCount: 0, data: c.pos })),
+    payload: makeVector(makeData({ type: new Binary(), length: n, nullCount: 0, valueOffsets: c.payloadOffsets, data: c.payloads })),
+  });
+  return tableToIPC(table, "stream");
 }

@@ -1,7 +1,30 @@
-import { tableFromIPC } from "apache-arrow";
+import { loadArrow } from "../io/columnar/load-arrow.js";
 
 /** Bytes a reducer counts per entry on top of its block bytes (sort arrays: block, row, hash). */
 export const SORT_BYTES_PER_ENTRY = 24;
+
+/**
+ * A block's columns as typed arrays — the Arrow layout of its record batch (offsets and values
+ * buffers, fixed-width arrays), without IPC framing. On one machine a map task hands these
+ * (over `SharedArrayBuffer`s) to reducers as they are.
+ */
+export interface BlockColumns {
+  rows: number;
+  hash: Float64Array;
+  src: Int32Array;
+  shard: Int32Array;
+  pos: Float64Array;
+  keys: Uint8Array;
+  keyOffsets: Int32Array;
+  payloads: Uint8Array;
+  payloadOffsets: Int32Array;
+}
+
+/** The distinct buffers the columns are views of (one shared buffer holds all columns of a flush). */
+export function columnBuffers(c: BlockColumns, into: Set<ArrayBufferLike> = new Set()): Set<ArrayBufferLike> {
+  for (const a of [c.hash, c.src, c.shard, c.pos, c.keys, c.keyOffsets, c.payloads, c.payloadOffsets]) into.add(a.buffer);
+  return into;
+}
 
 /**
  * One spill block read back, as the typed-array views of its Arrow columns (zero-copy over
@@ -23,6 +46,11 @@ export class Block {
     readonly payloads: Buffer,
     readonly payloadOffsets: Int32Array,
   ) {}
+
+  /** A block over columns handed over in memory (no copy). */
+  static fromColumns(c: BlockColumns): Block {
+    return new Block(c.rows, c.hash, c.src, c.shard, c.pos, asBuffer(c.keys), c.keyOffsets, asBuffer(c.payloads), c.payloadOffsets);
+  }
 
   /** Bytes the block's columns take. */
   get byteLength(): number {
@@ -73,7 +101,8 @@ export class Block {
 }
 
 /** The blocks of one Arrow IPC stream (one per record batch; spill blocks have one). */
-export function blocksOfIpc(ipc: Uint8Array): Block[] {
+export async function blocksOfIpc(ipc: Uint8Array): Promise<Block[]> {
+  const { tableFromIPC } = await loadArrow();
   const table = tableFromIPC(ipc);
   const out: Block[] = [];
   for (const batch of table.batches) {

@@ -105,7 +105,7 @@ async function writeRun(batches: Iterable<SortedBatch> | AsyncIterable<SortedBat
   let offset = 0;
   const cur = new BlockBuilder();
   const emit = async () => {
-    const block = await finishBlock(cur.toIpc(), compressScratch(file));
+    const block = await finishBlock(await cur.toIpc(), compressScratch(file));
     refs.push({ file, offset, length: block.length, rows: cur.rows, memoryBytes: cur.memoryBytes });
     offset += block.length;
     cur.reset();

@@ -32,7 +32,7 @@ export function compressScratch(dir: string): boolean {
 }
 
 /** Entries as one Arrow IPC stream (see {@link BlockBuilder}). */
-export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Uint8Array {
+export function encodeBlockIpc(entries: readonly ShuffleEntry[]): Promise<Uint8Array> {
   const b = new BlockBuilder();
   for (const e of entries) b.add(e);
   return b.toIpc();

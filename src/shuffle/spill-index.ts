@@ -1,30 +1,35 @@
 import { IoError } from "../core/errors.js";
 import { storeFor } from "../io/store-for.js";
-import type { Block } from "./block.js";
+import { Block, type BlockColumns } from "./block.js";
 import { decodeBlock } from "./spill-block.js";
 
 /**
  * The index a map task writes next to its spill files (`<name>.index.json`), or returns
- * as is when its last flush stayed in shared memory: for each spill (a file, or a
- * `SharedArrayBuffer` handed from thread to thread on one machine), for each target
+ * as is when its last flush stayed in shared memory: for each spill file, for each target
  * partition p, `ranges[4p..4p+3]` = byte offset, byte length, rows, and the bytes a reducer
- * counts for holding them. An empty partition has length 0. Size: 4 numbers × partitions ×
- * spills of *this* map task — nothing grows with mappers × reducers in one place.
+ * counts for holding them (an empty partition has length 0); for a shared-memory spill (on
+ * one machine), per partition its block columns over `SharedArrayBuffer`s (or null). Size:
+ * 4 numbers × partitions × spills of *this* map task — nothing grows with mappers × reducers
+ * in one place.
  */
 export interface SpillIndex {
   readonly version: 1;
   readonly partitions: number;
   readonly rows: number;
   readonly spills: readonly SpillRef[];
+  /** KiB of the shared-memory budget its shared spill claimed (given back once reducers are done). */
+  readonly sharedKb?: number;
 }
 
-/** One flush of a map task: a spill file in the scratch store, or bytes in shared memory. */
-export type SpillRef = { readonly file: string; readonly ranges: readonly number[] } | { readonly shared: SharedArrayBuffer; readonly ranges: readonly number[] };
+/** One flush of a map task: a spill file in the scratch store, or block columns in shared memory. */
+export type SpillRef =
+  | { readonly file: string; readonly ranges: readonly number[] }
+  | { readonly blocks: ReadonlyArray<{ readonly columns: BlockColumns; readonly memoryBytes: number } | null> };
 
-/** One partition's bytes in one spill. */
+/** One partition's block in one spill: a byte range of a file, or columns in memory. */
 export interface BlockRef {
   file?: string;
-  shared?: SharedArrayBuffer;
+  columns?: BlockColumns;
   offset: number;
   length: number;
   rows: number;
@@ -54,18 +59,21 @@ export function partitionBlocks(indexes: readonly SpillIndex[], p: number): Bloc
   const out: BlockRef[] = [];
   for (const idx of indexes) {
     for (const s of idx.spills) {
+      if ("blocks" in s) {
+        const b = s.blocks[p];
+        if (b) out.push({ columns: b.columns, offset: 0, length: 0, rows: b.columns.rows, memoryBytes: b.memoryBytes });
+        continue;
+      }
       const length = s.ranges[4 * p + 1]!;
-      if (length === 0) continue;
-      const at = { offset: s.ranges[4 * p]!, length, rows: s.ranges[4 * p + 2]!, memoryBytes: s.ranges[4 * p + 3]! };
-      out.push("shared" in s ? { shared: s.shared, ...at } : { file: s.file, ...at });
+      if (length > 0) out.push({ file: s.file, offset: s.ranges[4 * p]!, length, rows: s.ranges[4 * p + 2]!, memoryBytes: s.ranges[4 * p + 3]! });
     }
   }
   return out;
 }
 
-/** Reads one block (a ranged read of its spill file, or a view of shared memory) and decodes it. */
+/** Reads one block (a ranged read of its spill file, decoded) or takes it from memory as it is. */
 export async function readBlock(b: BlockRef): Promise<Block[]> {
-  if (b.shared) return decodeBlock(Buffer.from(b.shared, b.offset, b.length));
+  if (b.columns) return [Block.fromColumns(b.columns)];
   return decodeBlock(await readObject(b.file!, { start: b.offset, end: b.offset + b.length - 1 }));
 }
 

@@ -1,12 +1,11 @@
-import { InternalError } from "../core/errors.js";
 import { storeFor } from "../io/store-for.js";
+import { columnBuffers, type BlockColumns } from "./block.js";
 import { BlockBuilder } from "./block-builder.js";
+import { claimKb, tryClaim, type SharedBudget } from "./shared-budget.js";
 import { compressScratch, finishBlock } from "./spill-block.js";
 import type { ShuffleEntry } from "./shuffle-entry.js";
 import type { SpillIndex, SpillRef } from "./spill-index.js";
 
-/** Room for one block's Arrow IPC framing (schema and batch metadata, padding) beyond its column bytes. */
-const IPC_FRAMING_BYTES = 4096;
 
 export interface SpillWriterOptions {
   /** Scratch folder of this stage (local path or gs:// prefix). */
@@ -26,8 +25,8 @@ export interface SpillWriterOptions {
  * them as ONE spill file — the partitions' blocks
  * one after another — and records their byte ranges. `finish()` writes the index and
  * returns its URI. Files: `<dir>/<name>-<n>.spill`, `<dir>/<name>.index.json`. With
- * `finish({ shared: true })` (tasks whose reducers run on this machine) the last flush goes
- * into one `SharedArrayBuffer` instead of a file, and the index is returned, not written.
+ * `finish({ shared })` (tasks whose reducers run in this process) the index is returned, not
+ * written, and the last flush stays in shared memory as block columns when the budget has room.
  *
  * @example
  * const w = new SpillWriter({ dir, name: "m00000-a1", partitions: 4, budgetBytes: 64e6, tag: runId });
@@ -100,10 +99,10 @@ export class SpillWriter {
       // ones are encoded one at a time, so a flush holds one block's extra copy. Written in
       // partition order.
       const z = compressScratch(this.o.dir);
-      const blocks = z ? await Promise.all(this.builders.map((b) => (b.rows === 0 ? undefined : finishBlock(b.toIpc(), true)))) : [];
+      const blocks = z ? await Promise.all(this.builders.map(async (b) => (b.rows === 0 ? undefined : finishBlock(await b.toIpc(), true)))) : [];
       for (let p = 0; p < this.builders.length; p++) {
         const b = this.builders[p]!;
-        const block = z ? blocks[p] : b.rows === 0 ? undefined : await finishBlock(b.toIpc(), false);
+        const block = z ? blocks[p] : b.rows === 0 ? undefined : await finishBlock(await b.toIpc(), false);
         blocks[p] = undefined;
         if (!block) {
           ranges.push(offset, 0, 0, 0);
@@ -133,41 +132,57 @@ export class SpillWriter {
     this.bytes = 0;
   }
 
-  /**
-   * The buffered entries as one `SharedArrayBuffer` spill (blocks 8-byte aligned, so Arrow
-   * reads them in place); nothing when empty.
-   */
-  private flushShared(): void {
-    if (this.bytes === 0) return;
-    let bound = 0;
-    for (const b of this.builders) if (b.rows > 0) bound += align8(b.usedBytes + IPC_FRAMING_BYTES);
-    const shared = new SharedArrayBuffer(bound);
-    const view = new Uint8Array(shared);
-    const ranges: number[] = [];
-    let offset = 0;
-    for (const b of this.builders) {
-      if (b.rows === 0) {
-        ranges.push(offset, 0, 0, 0);
-        continue;
-      }
-      const ipc = b.toIpc();
-      if (offset + ipc.length > bound) throw new InternalError(`a shuffle block of ${ipc.length} bytes overflows its shared buffer (${bound - offset} bytes left)`);
-      view.set(ipc, offset);
-      ranges.push(offset, ipc.length, b.rows, b.memoryBytes);
-      offset = align8(offset + ipc.length);
-    }
-    this.bytes = 0;
-    this.spills.push({ shared, ranges });
+  /** Bytes one `SharedArrayBuffer` needs to hold the buffered blocks' columns (each column 8-byte aligned). */
+  private sharedSize(): number {
+    let n = 0;
+    for (const b of this.builders) if (b.rows > 0) for (const a of columnArrays(b.toColumns())) n += align8(a.byteLength);
+    return n;
   }
 
   /**
-   * Flushes what is left and returns the index: written next to the spill files (its URI is
-   * returned), or with `shared` returned as is, its last flush in shared memory.
+   * The buffered entries as a shared-memory spill: every partition's block columns copied
+   * once into one `SharedArrayBuffer` of `size` bytes (exactly what they use), handed over as
+   * typed-array views of it — no encoding. Nothing when empty.
    */
-  async finish(o: { shared?: boolean } = {}): Promise<string | SpillIndex> {
+  private flushShared(size: number): void {
+    if (this.bytes === 0) return;
+    const shared = new SharedArrayBuffer(size);
+    let at = 0;
+    const place = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => {
+      const view = new (a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T)(shared, at, a.length);
+      // A native copy (TypedArray.set into shared memory can take a slower element-wise path).
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(Buffer.from(shared, at, a.byteLength));
+      at += align8(a.byteLength);
+      return view;
+    };
+    const blocks = this.builders.map((b) => {
+      if (b.rows === 0) return null;
+      const c = b.toColumns();
+      const columns = { rows: c.rows, hash: place(c.hash), src: place(c.src), shard: place(c.shard), pos: place(c.pos), keys: place(c.keys), keyOffsets: place(c.keyOffsets), payloads: place(c.payloads), payloadOffsets: place(c.payloadOffsets) };
+      return { columns, memoryBytes: b.memoryBytes };
+    });
+    this.reuseBuilders();
+    this.spills.push({ blocks });
+  }
+
+  /**
+   * Flushes what is left and returns the index. With `shared` (the reducers run in this
+   * process): the index itself is returned (no index file), and the last flush stays in
+   * shared memory when the budget has room for it (claimed here; the driver gives it back
+   * when the reducers are done), else it goes to a spill file like the others. Without: the
+   * index is written next to the spill files and its URI returned.
+   */
+  async finish(o: { shared?: SharedBudget } = {}): Promise<string | SpillIndex> {
     if (o.shared) {
-      this.flushShared();
-      return { version: 1, partitions: this.o.partitions, rows: this.rows, spills: this.spills };
+      let sharedKb = 0;
+      if (this.bytes > 0) {
+        const size = this.sharedSize();
+        if (tryClaim(o.shared, claimKb(size))) {
+          sharedKb = claimKb(size);
+          this.flushShared(size);
+        } else await this.flush();
+      }
+      return { version: 1, partitions: this.o.partitions, rows: this.rows, spills: this.spills, ...(sharedKb > 0 ? { sharedKb } : {}) };
     }
     await this.flush();
     const index: SpillIndex = { version: 1, partitions: this.o.partitions, rows: this.rows, spills: this.spills };
@@ -179,42 +194,19 @@ export class SpillWriter {
   }
 }
 
-function align8(n: number): number {
-  return Math.ceil(n / 8) * 8;
-}
-
-/** Bytes of shared memory an index's spills hold. */
+/** Bytes of memory an index's shared-memory spills hold (their buffers, each counted once). */
 export function sharedBytes(index: SpillIndex): number {
+  const buffers = new Set<ArrayBufferLike>();
+  for (const s of index.spills) if ("blocks" in s) for (const b of s.blocks) if (b) columnBuffers(b.columns, buffers);
   let n = 0;
-  for (const s of index.spills) if ("shared" in s) n += s.shared.byteLength;
+  for (const b of buffers) n += b.byteLength;
   return n;
 }
 
-/**
- * The same index with each shared-memory spill written to a spill file `<dir>/<name>-shared<n>.spill`
- * (the bytes as they are, so its ranges stay valid): what the driver does with a map task's
- * last flush when the run already holds as much shuffle data in memory as it may.
- */
-export async function writeSharedSpills(index: SpillIndex, dir: string, name: string, tag: string): Promise<SpillIndex> {
-  const spills: SpillRef[] = [];
-  for (const s of index.spills) {
-    if (!("shared" in s)) {
-      spills.push(s);
-      continue;
-    }
-    const file = `${dir}/${name}-shared${String(spills.length).padStart(4, "0")}.spill`;
-    const w = await storeFor(file).openWrite(file, tag);
-    try {
-      // Only up to the last block's end (the buffer has slack after it).
-      let end = 0;
-      for (let p = 0; p < s.ranges.length; p += 4) if (s.ranges[p + 1]! > 0) end = Math.max(end, s.ranges[p]! + s.ranges[p + 1]!);
-      w.stream.end(Buffer.from(s.shared, 0, end));
-      await w.commit();
-    } catch (e) {
-      await w.abort();
-      throw e;
-    }
-    spills.push({ file, ranges: s.ranges });
-  }
-  return { ...index, spills };
+function columnArrays(c: BlockColumns): Array<Uint8Array | Int32Array | Float64Array> {
+  return [c.hash, c.src, c.shard, c.pos, c.keys, c.keyOffsets, c.payloads, c.payloadOffsets];
+}
+
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
 }

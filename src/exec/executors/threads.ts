@@ -8,7 +8,6 @@ import type { RowsListener } from "../run-task.js";
 import type { TaskOutcome, TaskSpec } from "../task-spec.js";
 import type { Executor } from "./executor.js";
 import { progressChannelName } from "../progress-channel.js";
-import { unpackRows } from "../shared-rows.js";
 
 /** What every worker thread of a run is started with. */
 export interface ThreadWorkerData {
@@ -80,6 +79,7 @@ export class ThreadsExecutor implements Executor {
     if (outcome.ok && outcome.result.sharedRows) {
       // Rows came as Arrow IPC in shared memory (see shared-rows.ts): decode them here.
       const { sharedRows, ...rest } = outcome.result;
+      const { unpackRows } = await import("../shared-rows.js");
       return { ok: true, result: { ...rest, rows: unpackRows(sharedRows) } };
     }
     return outcome;

@@ -4,6 +4,7 @@ import type { ShuffleEnd } from "../../plan/stage.js";
 import { canonicalKey, keyHash, partitionOfHash } from "../../shuffle/key-encoding.js";
 import type { BlockBuilder } from "../../shuffle/block-builder.js";
 import { SEEN_BYTES_PER_KEY, SeenKeys } from "../../shuffle/seen-keys.js";
+import type { SharedBudget } from "../../shuffle/shared-budget.js";
 import type { SpillIndex } from "../../shuffle/spill-index.js";
 import { SpillWriter } from "../../shuffle/spill-writer.js";
 import { isTextPayload } from "../../shuffle/shuffle-entry.js";
@@ -27,7 +28,7 @@ export interface MapSideResult {
   spillFiles: number;
 }
 
-async function finish(writer: SpillWriter, shared: boolean): Promise<MapSideResult> {
+async function finish(writer: SpillWriter, shared: SharedBudget | undefined): Promise<MapSideResult> {
   const index = await writer.finish({ shared });
   return { index, spillFiles: writer.spillFiles };
 }
@@ -54,8 +55,8 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
   const partitions = spec.partitions;
   if (!partitions) throw new InternalError("a shuffle-writing task has no partition count");
   const budget = Math.max(MIN_BUFFER_BYTES, Math.floor((spec.memoryBytes ?? 1e9) / 2));
+  const shared = spec.shuffleShared;
   const writer = new SpillWriter({ dir: stageScratch(spec), name: `m${String(spec.shard).padStart(5, "0")}-a${spec.attempt}`, partitions, budgetBytes: budget, tag: spec.runId });
-  const shared = spec.shuffleShared === true;
   const src = end.side;
   const shard = spec.shard;
   const node = end.node;

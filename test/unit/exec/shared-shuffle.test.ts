@@ -1,14 +1,15 @@
 /**
- * Shuffle data in shared memory on one machine: a map task's last flush as one
- * SharedArrayBuffer (blocks read in place), and the driver's limit on how much of it a run
- * holds — beyond it, the bytes are written to the scratch store with the same ranges.
+ * Shuffle data in shared memory on one machine: a map task's last flush handed over as block
+ * columns over SharedArrayBuffers (read in place, no copy) while the run's shared budget has
+ * room — claimed atomically by the task, given back by the driver — and written to the
+ * scratch store like any flush when it has not.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SharedShuffleMemory } from "../../../src/exec/shared-shuffle.js";
-import type { TaskResult, TaskSpec } from "../../../src/exec/task-spec.js";
 import { canonicalKey, keyHash, partitionOf } from "../../../src/shuffle/key-encoding.js";
+import type { SharedBudget } from "../../../src/shuffle/shared-budget.js";
 import { blockEntries } from "../../../src/shuffle/spill-block.js";
 import { partitionBlocks, readBlock, type SpillIndex } from "../../../src/shuffle/spill-index.js";
 import { SpillWriter, sharedBytes } from "../../../src/shuffle/spill-writer.js";
@@ -16,8 +17,8 @@ import { useTempDir } from "../../support/use-temp-dir.js";
 
 const tmp = useTempDir("sirocco-shared-shuffle-");
 
-/** Writes `rows` entries over 3 partitions (flushing to files at `budget`), the last flush kept shared. */
-async function mapTask(dir: string, shard: number, rows: number, budget: number): Promise<{ index: SpillIndex; want: string[][] }> {
+/** Writes `rows` entries over 3 partitions (flushing to files at `budget`), then finishes with the shared budget. */
+async function mapTask(dir: string, shard: number, rows: number, budget: number, shared: SharedBudget): Promise<{ index: SpillIndex; want: string[][] }> {
   const w = new SpillWriter({ dir, name: `m${shard}-a1`, partitions: 3, budgetBytes: budget, tag: "t" });
   const want: string[][] = [[], [], []];
   for (let i = 0; i < rows; i++) {
@@ -26,7 +27,7 @@ async function mapTask(dir: string, shard: number, rows: number, budget: number)
     want[p]!.push(`${shard}/${i} ${"x".repeat(i % 40)}`);
     if (w.add(p, { key, hash: keyHash(key), src: 0, shard, pos: i, payload: want[p]![want[p]!.length - 1]! })) await w.flush();
   }
-  return { index: (await w.finish({ shared: true })) as SpillIndex, want };
+  return { index: (await w.finish({ shared })) as SpillIndex, want };
 }
 
 async function partitionPayloads(index: SpillIndex, p: number): Promise<string[]> {
@@ -35,44 +36,44 @@ async function partitionPayloads(index: SpillIndex, p: number): Promise<string[]
   return out;
 }
 
+const isShared = (s: SpillIndex["spills"][number]) => "blocks" in s;
+
 describe("shared-memory shuffle spills", () => {
-  it("a finish({ shared }) returns the index itself, its last flush one SharedArrayBuffer whose blocks read back exactly; earlier flushes are files", async () => {
+  it("a task's last flush stays in shared memory (columns over SharedArrayBuffers) and reads back exactly; earlier flushes are files; no index file", async () => {
     const dir = path.join(tmp.path, "stage-000");
-    const { index, want } = await mapTask(dir, 0, 600, 6000);
+    const mem = new SharedShuffleMemory(1e9);
+    const { index, want } = await mapTask(dir, 0, 600, 6000, mem.budget);
     const last = index.spills[index.spills.length - 1]!;
-    expect("shared" in last && last.shared instanceof SharedArrayBuffer).toBe(true);
-    expect(index.spills.slice(0, -1).every((s) => "file" in s && fs.existsSync(s.file))).toBe(true);
+    expect(isShared(last)).toBe(true);
+    if (!("blocks" in last)) return;
+    const cols = last.blocks.filter((b) => b !== null).map((b) => b!.columns);
+    expect(cols).toHaveLength(3);
+    for (const c of cols) for (const a of [c.hash, c.src, c.shard, c.pos, c.keys, c.keyOffsets, c.payloads, c.payloadOffsets]) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(index.spills.length).toBeGreaterThan(2);
+    expect(index.spills.slice(0, -1).every((s) => "file" in s && fs.existsSync(s.file))).toBe(true);
     expect(fs.readdirSync(dir).filter((n) => n.endsWith(".spill"))).toHaveLength(index.spills.length - 1);
     expect(fs.readdirSync(dir).filter((n) => n.endsWith(".index.json"))).toEqual([]);
-    // Blocks start 8-byte aligned, so Arrow reads them without copying.
-    if ("shared" in last) for (let p = 0; p < 3; p++) expect(last.ranges[4 * p]! % 8).toBe(0);
     for (let p = 0; p < 3; p++) expect(await partitionPayloads(index, p)).toEqual(want[p]);
+    // The claim covers the buffers handed over, and goes back when the readers are done.
+    expect(index.sharedKb! * 1024).toBeGreaterThanOrEqual(sharedBytes(index));
+    expect(mem.heldBytes).toBe(index.sharedKb! * 1024);
+    mem.release([index]);
+    expect(mem.heldBytes).toBe(0);
   });
 
-  it("the driver keeps shared spills up to its limit and writes the rest to scratch, same bytes and ranges; release frees the count", async () => {
-    const scratch = tmp.path;
-    const dir = path.join(scratch, "stage-000");
-    const a = await mapTask(dir, 0, 300, 1e9);
-    const b = await mapTask(dir, 1, 300, 1e9);
-    const bytes = sharedBytes(a.index);
-    expect(bytes).toBeGreaterThan(0);
-    const mem = new SharedShuffleMemory(bytes + 100);
-    const task = (shard: number): TaskSpec => ({ runId: "t", runIndex: 1, fingerprint: "f", stage: 0, shard, totalShards: 2, input: { kind: "list", start: 0, end: 1 }, attempt: 1, scratch });
-    const result = (index: SpillIndex): TaskResult => ({ outputs: [], counters: {}, stats: { rowsIn: 300, stepRowsOut: [], malformedLines: 0, bytesWritten: 0, spillFiles: 0 }, shuffleIndex: index });
-    const keptA = await mem.keep(result(a.index), task(0));
-    expect(keptA.shuffleIndex).toBe(a.index);
-    expect(mem.heldBytes).toBe(bytes);
-    const keptB = await mem.keep(result(b.index), task(1));
-    const onDisk = keptB.shuffleIndex as SpillIndex;
-    expect(onDisk.spills.every((s) => "file" in s)).toBe(true);
-    expect(keptB.stats.spillFiles).toBe(1);
-    expect(mem.heldBytes).toBe(bytes);
-    for (let p = 0; p < 3; p++) {
-      expect(await partitionPayloads(onDisk, p)).toEqual(b.want[p]);
-      expect(await partitionPayloads(onDisk, p)).toEqual(await partitionPayloads(b.index, p));
-    }
-    mem.release([keptA.shuffleIndex!, keptB.shuffleIndex!]);
+  it("when the budget is full, the last flush goes to a spill file: same entries, nothing claimed", async () => {
+    const dir = path.join(tmp.path, "stage-000");
+    const probe = await mapTask(dir, 0, 300, 1e9, new SharedShuffleMemory(1e9).budget);
+    const room = probe.index.sharedKb! * 1024;
+    const mem = new SharedShuffleMemory(room + 1024);
+    const a = await mapTask(dir, 1, 300, 1e9, mem.budget);
+    const b = await mapTask(dir, 2, 300, 1e9, mem.budget);
+    expect(a.index.spills.map(isShared)).toEqual([true]);
+    expect(b.index.spills.map(isShared)).toEqual([false]);
+    expect(b.index.sharedKb).toBeUndefined();
+    expect(mem.heldBytes).toBe(a.index.sharedKb! * 1024);
+    for (let p = 0; p < 3; p++) expect(await partitionPayloads(b.index, p)).toEqual(b.want[p]);
+    mem.release([a.index, b.index]);
     expect(mem.heldBytes).toBe(0);
   });
 });
