@@ -58,7 +58,7 @@ describe("SpillWriter + index", () => {
     expect(names.filter((n) => n.endsWith(".index.json"))).toEqual(["m00002-a1.index.json"]);
     const index = await readIndex(indexUri);
     expect(index.rows).toBe(300);
-    expect(index.spills.every((s) => s.ranges.length === 3 * 4)).toBe(true);
+    expect(index.spills.every((s) => "ranges" in s && s.ranges.length === 3 * 4)).toBe(true);
     for (let p = 0; p < 3; p++) {
       const blocks = partitionBlocks([index], p);
       const got: ShuffleEntry[] = [];
