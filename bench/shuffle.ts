@@ -3,9 +3,11 @@
  * ≥ 300 MB of uncompressed JSONL (gzip files, ~25% exact duplicate texts), side by side in
  * one run: a hand-written single-threaded Node loop (Set / Map), DuckDB with 2 threads, and
  * sirocco threads(2). Then a dedupe whose input is ~10× the memory budget, reporting peak
- * RSS against the budget. Each variant is its own process, run one after another.
+ * RSS against the budget. Each variant is its own process; the three run in turn, for
+ * SHUFFLE_ROUNDS rounds (default 3), and each variant's median round is reported (this VM's
+ * speed moves by ±20% from minute to minute; interleaving makes the ratios fair).
  *
- * Usage: npm run bench:shuffle            (SHUFFLE_MB=300 SHUFFLE_BUDGET=30MB to change)
+ * Usage: npm run bench:shuffle            (SHUFFLE_MB=300 SHUFFLE_BUDGET=30MB SHUFFLE_ROUNDS=3 to change)
  * Results: printed, and written to bench/results/shuffle.json.
  */
 import { spawn } from "node:child_process";
@@ -21,6 +23,7 @@ const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, "..");
 const MB = Number(process.env.SHUFFLE_MB ?? 300);
 const BUDGET = process.env.SHUFFLE_BUDGET ?? "30MB";
+const ROUNDS = Math.max(1, Number(process.env.SHUFFLE_ROUNDS ?? 3));
 const corpusDir = path.join(BENCH, ".data", `shuffle-${MB}mb-dup25`);
 
 async function corpus(): Promise<{ files: string[]; bytes: number }> {
@@ -63,9 +66,12 @@ async function main(): Promise<void> {
   console.log(`corpus: ${files.length} files, ${(bytes / 1e6).toFixed(0)} MB gzip (${MB} MB JSONL); ${os.availableParallelism()} cores, load average ${load.map((l) => l.toFixed(2)).join(" ")}`);
   const results: Record<string, unknown> = { corpusMb: MB, gzipMb: bytes / 1e6, loadAverageBefore: load, at: new Date().toISOString() };
   for (const job of ["dedupe", "countBy"]) {
-    const loop = await child("loop", job);
-    const duck = await child("duckdb", job);
-    const sir = await child("sirocco", job);
+    const rounds: Array<Record<"loop" | "duckdb" | "sirocco", Awaited<ReturnType<typeof child>>>> = [];
+    for (let r = 0; r < ROUNDS; r++) rounds.push({ loop: await child("loop", job), duckdb: await child("duckdb", job), sirocco: await child("sirocco", job) });
+    const median = (kind: "loop" | "duckdb" | "sirocco") => [...rounds].sort((a, b) => a[kind].processWallMs - b[kind].processWallMs)[Math.floor(ROUNDS / 2)]![kind];
+    const loop = median("loop");
+    const duck = median("duckdb");
+    const sir = median("sirocco");
     if (loop.extra.rowsOut !== sir.extra.rowsOut || duck.extra.rowsOut !== sir.extra.rowsOut) {
       throw new Error(`${job}: row counts differ: loop ${String(loop.extra.rowsOut)}, duckdb ${String(duck.extra.rowsOut)}, sirocco ${String(sir.extra.rowsOut)}`);
     }
@@ -80,10 +86,11 @@ async function main(): Promise<void> {
       peakRssMb: { loop: loop.maxRssKb / 1024, duckdb: duck.maxRssKb / 1024, sirocco: sir.maxRssKb / 1024 },
       cpuMs: { loop: loop.userMs + loop.sysMs, duckdb: duck.userMs + duck.sysMs, sirocco: sir.userMs + sir.sysMs },
       sirocco: sir.extra,
+      rounds: rounds.map((r) => ({ loopMs: r.loop.processWallMs, duckdbMs: r.duckdb.processWallMs, siroccoMs: r.sirocco.processWallMs })),
     };
     results[job] = line;
     console.log(
-      `${job}: ${String(line.rowsIn)} rows → ${String(line.rowsOut)}; process wall time: loop ${s(loop.processWallMs)}, DuckDB(2) ${s(duck.processWallMs)}, sirocco threads(2) ${s(sir.processWallMs)} ` +
+      `${job}: ${String(line.rowsIn)} rows → ${String(line.rowsOut)}; median of ${ROUNDS} rounds, process wall time: loop ${s(loop.processWallMs)}, DuckDB(2) ${s(duck.processWallMs)}, sirocco threads(2) ${s(sir.processWallMs)} ` +
         `(CPU loop ${s(line.cpuMs.loop)}, DuckDB ${s(line.cpuMs.duckdb)}, sirocco ${s(line.cpuMs.sirocco)}) → ${line.speedupVsLoop.toFixed(2)}× the loop (target ≥ 1.5), ${line.slowdownVsDuckdb.toFixed(2)}× DuckDB's time (target ≤ 2); peak RSS MB loop ${line.peakRssMb.loop.toFixed(0)}, DuckDB ${line.peakRssMb.duckdb.toFixed(0)}, sirocco ${line.peakRssMb.sirocco.toFixed(0)}`,
     );
   }

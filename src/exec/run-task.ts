@@ -17,6 +17,7 @@ import { sinkExtension, stepExtension } from "./extensions.js";
 import { mapFilesSink } from "./sinks/map-files.js";
 import { writeJsonlSink } from "./sinks/write-jsonl.js";
 import { isParquetCopy } from "./sinks/is-parquet-copy.js";
+import { releaseIdleBuilders } from "../shuffle/spill-writer.js";
 import { batchBytesFor, DEFAULT_TASK_MEMORY } from "./memory-budget.js";
 import type { TaskOutcome, TaskResult, TaskSpec, TaskStats } from "./task-spec.js";
 
@@ -146,6 +147,8 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
       stats.bytesWritten = r.bytes;
       return { outputs: [spec.outputPath!], counters: counters.toJSON(), stats };
     }
+    // Idle shuffle buffers kept for the next map task are dropped by any other kind of task.
+    if (!stage.shuffle) releaseIdleBuilders();
     const chunks = open();
 
     const outputs: string[] = [];

@@ -142,7 +142,8 @@ export class BlockBuilder {
       this.payloadEnd += this.payloads.write(payload, this.payloadEnd, "utf8");
     } else {
       this.reservePayloads(payload.length);
-      this.payloadEnd += copyBytes(payload, this.payloads, this.payloadEnd);
+      this.payloads.set(payload, this.payloadEnd);
+      this.payloadEnd += payload.length;
     }
     this.payloadOffsets[i + 1] = this.payloadEnd;
     this.hash[i] = hash;
@@ -243,11 +244,6 @@ export class BlockBuilder {
     buf.copy(next, 0, 0, used);
     return next;
   }
-}
-
-/** Copies `src` into `dst` at `at` with a native memmove (also between shared and unshared memory); returns the bytes copied. */
-function copyBytes(src: Uint8Array, dst: Buffer, at: number): number {
-  return Buffer.prototype.copy.call(src, dst, at);
 }
 
 /** Block columns as one Arrow IPC stream (schema + one record batch). */

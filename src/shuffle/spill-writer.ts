@@ -40,7 +40,15 @@ export class SpillWriter {
   private readonly spills: SpillRef[] = [];
 
   constructor(private readonly o: SpillWriterOptions) {
-    this.builders = Array.from({ length: o.partitions }, () => new BlockBuilder());
+    this.builders = Array.from({ length: o.partitions }, () => idleBuilders.pop() ?? new BlockBuilder());
+  }
+
+  /** After the last flush: the (emptied) builders go back to this thread's idle pool for the next map task. */
+  private retire(): void {
+    for (const b of this.builders) {
+      b.reset();
+      if (idleBuilders.length < this.builders.length) idleBuilders.push(b);
+    }
   }
 
   /** Spill files written so far. */
@@ -149,7 +157,8 @@ export class SpillWriter {
     const shared = new SharedArrayBuffer(size);
     let at = 0;
     const place = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => {
-      const view = new (a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T)(shared, at, a.length);
+      const View = (a instanceof Float64Array ? Float64Array : a instanceof Int32Array ? Int32Array : Uint8Array) as unknown as new (b: SharedArrayBuffer, o: number, n: number) => T;
+      const view = new View(shared, at, a.length);
       // A native copy (TypedArray.set into shared memory can take a slower element-wise path).
       Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(Buffer.from(shared, at, a.byteLength));
       at += align8(a.byteLength);
@@ -182,9 +191,11 @@ export class SpillWriter {
           this.flushShared(size);
         } else await this.flush();
       }
+      this.retire();
       return { version: 1, partitions: this.o.partitions, rows: this.rows, spills: this.spills, ...(sharedKb > 0 ? { sharedKb } : {}) };
     }
     await this.flush();
+    this.retire();
     const index: SpillIndex = { version: 1, partitions: this.o.partitions, rows: this.rows, spills: this.spills };
     const uri = `${this.o.dir}/${this.o.name}.index.json`;
     const w = await storeFor(uri).openWrite(uri, this.o.tag);
@@ -192,6 +203,19 @@ export class SpillWriter {
     await w.commit();
     return uri;
   }
+}
+
+/**
+ * Builders of finished map tasks, kept (emptied) for the next map task on this thread: their
+ * columns have grown to this job's block sizes already, so the next task neither copies while
+ * growing nor touches fresh memory. At most one task's worth; {@link releaseIdleBuilders}
+ * drops them (a thread that runs other stages' tasks does).
+ */
+const idleBuilders: BlockBuilder[] = [];
+
+/** Drops this thread's idle builders (their memory goes back once collected). */
+export function releaseIdleBuilders(): void {
+  idleBuilders.length = 0;
 }
 
 /** Bytes of memory an index's shared-memory spills hold (their buffers, each counted once). */
