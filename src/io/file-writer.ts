@@ -34,10 +34,21 @@ export class FileWriter {
     this.done.catch(() => {});
   }
 
-  async write(data: string | Buffer): Promise<void> {
+  /**
+   * Writes `data`; resolves once the writer may take more (backpressure). `onConsumed` is
+   * called when `data` itself has been written or compressed, after which its buffer may be
+   * reused.
+   */
+  async write(data: string | Buffer, onConsumed?: () => void): Promise<void> {
     if (this.failed) throw this.failed;
     if (this.head === this.target) this.bytesOut += typeof data === "string" ? Buffer.byteLength(data) : data.length;
-    if (!this.head.write(data)) await Promise.race([once(this.head, "drain"), this.done]);
+    if (!this.head.write(data, onConsumed)) await Promise.race([once(this.head, "drain"), this.done]);
+  }
+
+  /** Waits for `p`, or fails as soon as the writer does (so a wait on a consumed-callback cannot hang on a dead stream). */
+  async unlessFailed(p: Promise<void>): Promise<void> {
+    if (this.failed) throw this.failed;
+    await Promise.race([p, this.done]);
   }
 
   /** Finishes the bytes; resolves with how many were written (after compression). */

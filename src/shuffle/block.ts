@@ -70,9 +70,10 @@ export class Block {
     return this.keys.toString("utf8", this.keyOffsets[i]!, this.keyOffsets[i + 1]!);
   }
 
-  /** A view of row i's payload (valid as long as the block is). */
+  /** A view of row i's payload (valid as long as the block is); a plain Uint8Array, cheaper to make than a Buffer view. */
   payload(i: number): Uint8Array {
-    return this.payloads.subarray(this.payloadOffsets[i]!, this.payloadOffsets[i + 1]!);
+    const s = this.payloadOffsets[i]!;
+    return new Uint8Array(this.payloads.buffer, this.payloads.byteOffset + s, this.payloadOffsets[i + 1]! - s);
   }
 
   payloadLength(i: number): number {
