@@ -40,6 +40,22 @@ export class SortedBatch {
     return b.keyEnd(r) - b.keyStart(r);
   }
 
+  /** Entry i's stored key bytes (a view). */
+  keyBytes(i: number): Buffer {
+    const b = this.blockOf(i);
+    const r = this.row[i]!;
+    return b.keys.subarray(b.keyStart(r), b.keyEnd(r));
+  }
+
+  /** Input order of entry i here and entry j of `other`: by (src, shard, pos). */
+  compareOrder(i: number, other: SortedBatch, j: number): number {
+    const a = this.blockOf(i);
+    const b = other.blockOf(j);
+    const r = this.row[i]!;
+    const t = other.row[j]!;
+    return a.src[r]! - b.src[t]! || a.shard[r]! - b.shard[t]! || a.pos[r]! - b.pos[t]!;
+  }
+
   key(i: number): string {
     return this.blockOf(i).key(this.row[i]!);
   }

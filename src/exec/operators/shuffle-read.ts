@@ -65,58 +65,72 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
       texts = [];
       return c;
     };
-    const dedupe = node.kind === "dedupe";
-    // Dedupe: entries of one stored key are adjacent (keys sort by bytes within a hash), so a
-    // row is a duplicate when the entry before it has the same hash and key. Long keys are not
-    // stored (see shuffle-write.ts): within a hash they are recomputed from the rows, and a
-    // row is kept when its key differs from every long key kept for that hash so far.
-    const keyFn = (node.kind === "dedupe" ? (node.key as ((r: unknown) => unknown) | undefined) : undefined) ?? ((r: unknown) => r);
-    const recompute = (b: SortedBatch, i: number): string => {
+    const emit = (b: SortedBatch, i: number) => {
+      const pl = b.payload(i);
+      if (b.isText(i)) {
+        out.push(textsOnly ? null : payloadRow(pl));
+        texts.push(pl);
+      } else {
+        out.push(deserialize(pl));
+        texts.push(undefined);
+      }
+    };
+    if (node.kind === "reshard") {
+      for await (const batch of sorted) {
+        for (let i = 0; i < batch.length; i++) {
+          emit(batch, i);
+          if (full()) yield takeWithTexts();
+        }
+      }
+      if (out.length) yield takeWithTexts();
+      return;
+    }
+    // Dedupe, one hash run at a time (entries of one key hash: nearly always copies of one
+    // key). In a run whose keys are all stored, entries are in (key bytes, input order): an
+    // entry is kept when its key differs from the one before it. A run holding entries whose
+    // key was not stored (a long key, see shuffle-write.ts) is resolved by real keys: each
+    // entry's key (its stored bytes, or recomputed from the row), the first entry in input
+    // order per key, kept entries in (key bytes, input order) — the order of the first case,
+    // so what a map task stored never changes the output.
+    const keyFn = (node.key as ((r: unknown) => unknown) | undefined) ?? ((r: unknown) => r);
+    const keyBytesOf = (b: SortedBatch, i: number): Buffer => {
+      if (b.keyLength(i) > 0) return b.keyBytes(i);
       try {
-        return canonicalKey(keyFn(payloadValue(b, i)));
+        return Buffer.from(canonicalKey(keyFn(payloadValue(b, i))), "utf8");
       } catch (err) {
         throw new StepFailure(err, "dedupe key");
       }
     };
-    let runHash = -1;
-    let firstLong: { b: SortedBatch; i: number } | undefined;
-    let longKeys: string[] | undefined;
-    const isDuplicate = (b: SortedBatch, i: number): boolean => {
-      const h = b.hash(i);
-      if (h !== runHash) {
-        runHash = h;
-        firstLong = undefined;
-        longKeys = undefined;
+    let run: Array<{ b: SortedBatch; i: number }> = [];
+    let unstored = false;
+    const resolveRun = () => {
+      if (run.length === 1 || !unstored) {
+        for (let k = 0; k < run.length; k++) if (k === 0 || !run[k - 1]!.b.sameKey(run[k - 1]!.i, run[k]!.i, run[k]!.b)) emit(run[k]!.b, run[k]!.i);
+      } else {
+        const first = new Map<string, { b: SortedBatch; i: number; key: Buffer }>();
+        for (const e of run) {
+          const key = keyBytesOf(e.b, e.i);
+          const id = key.toString("latin1");
+          const had = first.get(id);
+          if (!had || e.b.compareOrder(e.i, had.b, had.i) < 0) first.set(id, { ...e, key });
+        }
+        const kept = [...first.values()].sort((x, y) => Buffer.compare(x.key, y.key));
+        for (const e of kept) emit(e.b, e.i);
       }
-      if (b.keyLength(i) > 0) return sameKeyAsPrev(b, i);
-      if (!firstLong) {
-        firstLong = { b, i };
-        return false;
-      }
-      longKeys ??= [recompute(firstLong.b, firstLong.i)];
-      const k = recompute(b, i);
-      if (longKeys.includes(k)) return true;
-      longKeys.push(k);
-      return false;
+      run = [];
+      unstored = false;
     };
     for await (const batch of sorted) {
       for (let i = 0; i < batch.length; i++) {
-        if (dedupe) {
-          const dup = isDuplicate(batch, i);
-          step(batch, i);
-          if (dup) continue;
+        if (run.length > 0 && run[0]!.b.hash(run[0]!.i) !== batch.hash(i)) {
+          resolveRun();
+          if (full()) yield takeWithTexts();
         }
-        const pl = batch.payload(i);
-        if (batch.isText(i)) {
-          out.push(textsOnly ? null : payloadRow(pl));
-          texts.push(pl);
-        } else {
-          out.push(deserialize(pl));
-          texts.push(undefined);
-        }
-        if (full()) yield takeWithTexts();
+        run.push({ b: batch, i });
+        if (batch.keyLength(i) === 0) unstored = true;
       }
     }
+    if (run.length > 0) resolveRun();
     if (out.length) yield takeWithTexts();
     return;
   }

@@ -13,8 +13,8 @@ import { StepFailure, type Chunk } from "./chunk.js";
 import type { TaskSpec } from "../task-spec.js";
 
 /**
- * Dedupe keys whose canonical form is longer than this (characters) are not stored in the
- * shuffle blocks; their rows hold them already (see below).
+ * Dedupe keys whose canonical form is longer than this (characters) are stored in the
+ * shuffle blocks only while a map task's data may stay in memory (see below).
  */
 export const MAX_STORED_DEDUPE_KEY_CHARS = 128;
 
@@ -147,10 +147,14 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
   // join, reshard: one entry per row, its key encoded straight into its partition's block.
   // The dedupe table maps key hashes to where their first row sits in the buffers; a hit is
   // confirmed by comparing the real keys. It is cleared at each flush and counted in the
-  // budget. A dedupe key longer than MAX_STORED_DEDUPE_KEY_CHARS (a document's text) is not stored:
-  // it is already inside its row, and both here and in the reducer it is recomputed from the
-  // row in the rare places that need it (a hash hit), rather than moving every text twice.
+  // budget. A dedupe key longer than MAX_STORED_DEDUPE_KEY_CHARS (a document's text) is
+  // stored only while the task's data may stay in memory — on one machine, until its first
+  // flush to the scratch store: reading a key back from memory is far cheaper than re-parsing
+  // its row, but writing (or sending) every text twice is not. Otherwise it is left out (its
+  // row holds it) and recomputed from the row in the few places that need it: a hash hit here,
+  // a hash shared by several entries in the reducer, which copes with any mix.
   const dedupe = node.kind === "dedupe";
+  let maxStoredKey = dedupe && !shared ? MAX_STORED_DEDUPE_KEY_CHARS : Number.POSITIVE_INFINITY;
   const seen = new SeenKeys();
   /** Partitions rows are spread over (a reshard's own count). */
   const n = node.kind === "reshard" ? node.n : partitions;
@@ -172,7 +176,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
           hash = keyHash("", v);
           p = partitionOfHash(hash, n);
           b = writer.builder(p);
-          if (!dedupe || v.length + 1 <= MAX_STORED_DEDUPE_KEY_CHARS) b.stageStringKey(v);
+          if (v.length + 1 <= maxStoredKey) b.stageStringKey(v);
           else if (seen.findOrAdd(hash, b.rows, (r) => b.keyLength(r) === 0 && bufferedKey(p, r) === `"${v}`)) {
             pos++;
             continue;
@@ -182,7 +186,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
           hash = keyHash(k);
           p = partitionOfHash(hash, n);
           b = writer.builder(p);
-          if (!dedupe || k.length <= MAX_STORED_DEDUPE_KEY_CHARS) b.stageKey(k);
+          if (k.length <= maxStoredKey) b.stageKey(k);
           else if (seen.findOrAdd(hash, b.rows, (r) => b.keyLength(r) === 0 && bufferedKey(p, r) === k)) {
             pos++;
             continue;
@@ -198,6 +202,7 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       if (writer.addStaged(p, hash, src, shard, pos, text ?? serialize(row), dedupe ? SEEN_BYTES_PER_KEY : 0)) {
         await writer.flush();
         seen.clear();
+        if (dedupe) maxStoredKey = MAX_STORED_DEDUPE_KEY_CHARS;
       }
       pos++;
     }

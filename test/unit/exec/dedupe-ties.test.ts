@@ -74,14 +74,18 @@ for (let i = 0; i < 120; i++) {
 const WANT_IDS = [9, 10, 6, 1, 2, 4, ...Array.from({ length: 120 }, (_, i) => 100 + i), 12];
 
 /** Writes each shard's entries (in position order, keys as the map side computes them) through SpillWriter, flushing often; returns the map outputs. */
-async function writeMaps(dir: string, inputs: Input[], keyOf: (r: Row) => unknown): Promise<MapOutput[]> {
+/**
+ * `storeLong(shard, pos)`: whether that entry stores a long key (a map task stores them while its
+ * data may stay in memory, and stops after its first flush to disk); short keys are always stored.
+ */
+async function writeMaps(dir: string, inputs: Input[], keyOf: (r: Row) => unknown, storeLong: (shard: number, pos: number) => boolean = () => false): Promise<MapOutput[]> {
   const maps: MapOutput[] = [];
   for (const shard of [0, 1]) {
     const w = new SpillWriter({ dir, name: `m0000${shard}-a1`, partitions: 1, budgetBytes: 300, tag: "t" });
     for (const e of inputs.filter((x) => x.shard === shard).sort((a, b) => a.pos - b.pos)) {
-      // As shuffle-write stores them: a long canonical key is left out (the reducer recomputes it).
       const k = canonicalKey(keyOf(e.row));
-      if (w.add(0, { key: k.length > MAX_STORED_DEDUPE_KEY_CHARS ? "" : k, hash: e.hash, src: 0, shard, pos: e.pos, payload: e.text ?? serialize(e.row) })) await w.flush();
+      const key = k.length > MAX_STORED_DEDUPE_KEY_CHARS && !storeLong(shard, e.pos) ? "" : k;
+      if (w.add(0, { key, hash: e.hash, src: 0, shard, pos: e.pos, payload: e.text ?? serialize(e.row) })) await w.flush();
     }
     expect(w.spillCount, "several spill files per map task").toBeGreaterThan(2);
     maps.push({ side: 0, shard, index: await w.finish() });
@@ -186,6 +190,36 @@ describe("dedupe reduce side with tied key hashes", () => {
       const r = await read(dedupeSource((x: Row) => x.k), spec(tmp.path, maps, budget));
       if (budget < 1e9) expect(r.stats.sortedRuns).toBeGreaterThan(1);
       expect(r.out.map((o) => (o.row as Row).id)).toEqual(want);
+    }
+  });
+
+  it("a long key stored by one map task and not by another: the first row in input order is kept, and the output does not depend on who stored what", async () => {
+    const long = (c: string) => c.repeat(MAX_STORED_DEDUPE_KEY_CHARS + 5);
+    const inputs = [
+      t(0, 0, 9, JSON.stringify({ id: 1, k: long("a") })),
+      t(0, 1, 9, JSON.stringify({ id: 2, k: long("z") })),
+      t(0, 2, 9, JSON.stringify({ id: 3, k: long("a") })),
+      t(1, 0, 9, JSON.stringify({ id: 4, k: long("a") })),
+      t(1, 1, 9, JSON.stringify({ id: 5, k: long("m") })),
+      t(1, 2, 9, JSON.stringify({ id: 6, k: long("z") })),
+      ...Array.from({ length: 30 }, (_, i) => t(i % 2, 10 + i, 100 + i, JSON.stringify({ id: 100 + i, k: long(String(i % 10)) }))),
+    ];
+    // Within hash 9: keys a (first: id 1), m (id 5), z (id 2), in key order; then the filler.
+    const want = [1, 5, 2, ...Array.from({ length: 30 }, (_, i) => 100 + i)];
+    const policies: Array<[string, (shard: number, pos: number) => boolean]> = [
+      ["none stored", () => false],
+      ["all stored", () => true],
+      ["shard 0 stored", (shard) => shard === 0],
+      ["shard 1 stored", (shard) => shard === 1],
+      ["stored until a flush", (_shard, pos) => pos < 2],
+    ];
+    for (const [name, storeLong] of policies) {
+      const dir = path.join(tmp.path, name.replace(/ /g, "-"));
+      const maps = await writeMaps(path.join(dir, "stage-000"), inputs, (r) => r.k, storeLong);
+      for (const budget of [1e9, 3000]) {
+        const r = await read(dedupeSource((x: Row) => x.k), spec(dir, maps, budget));
+        expect(r.out.map((o) => (o.row as Row).id), `${name}, budget ${budget}`).toEqual(want);
+      }
     }
   });
 });
