@@ -68,8 +68,21 @@ async function* withoutTexts(input: AsyncIterable<Chunk>): AsyncGenerator<Chunk>
   }
 }
 
-function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number): AsyncIterable<Chunk> {
-  const out = applyStepRaw(input, op, shard, stats, memoryBytes);
+/**
+ * Whether anything in the stage would use rows' input lines (`Chunk.texts`): only steps that
+ * keep them may come after the load, and the stage must end where they are written as they
+ * are — `writeJsonl`, or a shuffle that moves rows (dedupe, reshard, join, groupBy without a
+ * combiner). Otherwise `loadJsonl` does not keep them.
+ */
+function stageUsesTexts(stage: Stage): boolean {
+  if (!stage.ops.slice(1).every((op) => KEEPS_TEXTS.has(op.kind))) return false;
+  const end = stage.shuffle?.node;
+  if (end) return end.kind === "dedupe" || end.kind === "reshard" || end.kind === "join" || (end.kind === "groupBy" && !end.combiner);
+  return stage.sink?.kind === "writeJsonl";
+}
+
+function applyStep(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number, texts: boolean): AsyncIterable<Chunk> {
+  const out = applyStepRaw(input, op, shard, stats, memoryBytes, texts);
   return KEEPS_TEXTS.has(op.kind) ? out : withoutTexts(out);
 }
 
@@ -82,11 +95,11 @@ async function* loadColumnar(input: AsyncIterable<Chunk>, o: Parameters<typeof i
   yield* loadColumnarStep(input, o);
 }
 
-function applyStepRaw(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number): AsyncIterable<Chunk> {
+function applyStepRaw(input: AsyncIterable<Chunk>, op: NarrowNode, shard: ShardInfo, stats: TaskStats, memoryBytes: number, texts: boolean): AsyncIterable<Chunk> {
   switch (op.kind) {
     case "load":
       if (op.format === "parquet" || op.format === "arrow") return loadColumnar(input, { format: op.format, batchBytes: batchBytesFor(memoryBytes), ...(op.columns ? { columns: op.columns } : {}) });
-      return loadStep(input, { format: op.format as "jsonl" | "text", onBadLine: op.onBadLine, onMalformed: () => stats.malformedLines++ });
+      return loadStep(input, { format: op.format as "jsonl" | "text", onBadLine: op.onBadLine, onMalformed: () => stats.malformedLines++, texts });
     case "map":
       return mapStep(input, op.fn as (r: unknown) => unknown, "map");
     case "filter":
@@ -120,11 +133,12 @@ export async function runTask(stage: Stage, spec: TaskSpec, onRows?: RowsListene
   const stats: TaskStats = { rowsIn: 0, stepRowsOut: new Array<number>(stage.ops.length + 1).fill(0), malformedLines: 0, bytesWritten: 0 };
 
   const memoryBytes = spec.memoryBytes ?? DEFAULT_TASK_MEMORY;
+  const texts = stageUsesTexts(stage);
   const open = (): AsyncIterable<Chunk> => {
     let chunks: AsyncIterable<Chunk> = counted(sourceChunks(stage, spec, stats), stats, 0, stage.ops.length === 0 ? onRows : undefined);
     stage.ops.forEach((op, i) => {
       const last = i === stage.ops.length - 1;
-      chunks = counted(applyStep(chunks, op, shard, stats, memoryBytes), stats, i + 1, last ? onRows : undefined);
+      chunks = counted(applyStep(chunks, op, shard, stats, memoryBytes, texts), stats, i + 1, last ? onRows : undefined);
     });
     return chunks;
   };

@@ -10,6 +10,8 @@ export interface LoadOptions {
   onBadLine: BadLinePolicy;
   /** Called once per skipped malformed line (with `onBadLine: "skip"`). */
   onMalformed: () => void;
+  /** JSONL: give each row its input line's bytes (`Chunk.texts`); false when nothing after the load would use them. */
+  texts: boolean;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function* loadStep(input: AsyncIterable<Chunk>, o: LoadOptions): As
         throw new InputError(`load${o.format === "jsonl" ? "Jsonl" : "Text"}() expects FileRef rows ({ path, size }) from Dataset.fromFiles, got ${JSON.stringify(ref)?.slice(0, 100)}`);
       }
       // JSONL rows keep their input line's bytes (`Chunk.texts`): moved and written as they are.
-      const batches = readLines(readDecompressed(storeFor(path), path), { bytes: o.format === "jsonl" });
+      const batches = readLines(readDecompressed(storeFor(path), path), { bytes: o.format === "jsonl" && o.texts });
       if (o.format === "text") {
         for await (const b of batches) yield { rows: b.lines, lines: lineNumbers(b.firstLine, b.lines.length), file: path };
         continue;
@@ -33,15 +35,15 @@ export async function* loadStep(input: AsyncIterable<Chunk>, o: LoadOptions): As
       for await (const b of batches) {
         const rows: unknown[] = [];
         const lines: number[] = [];
-        const texts: Uint8Array[] = [];
-        const raw = b.bytes!;
+        const raw = b.bytes;
+        const texts: Uint8Array[] | undefined = raw ? [] : undefined;
         for (let i = 0; i < b.lines.length; i++) {
           const text = b.lines[i]!;
           if (text.length === 0 || isBlank(text)) continue;
           try {
             rows.push(JSON.parse(text));
             lines.push(b.firstLine + i);
-            texts.push(raw[i]!);
+            texts?.push(raw![i]!);
           } catch (e) {
             if (o.onBadLine === "skip") {
               o.onMalformed();
@@ -55,7 +57,7 @@ export async function* loadStep(input: AsyncIterable<Chunk>, o: LoadOptions): As
             );
           }
         }
-        if (rows.length > 0) yield { rows, lines, file: path, texts };
+        if (rows.length > 0) yield texts ? { rows, lines, file: path, texts } : { rows, lines, file: path };
       }
     }
   }

@@ -101,14 +101,25 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
         throw new StepFailure(err, "dedupe key");
       }
     };
-    let run: Array<{ b: SortedBatch; i: number }> = [];
+    // The current run: its first entry (b0, i0), and the rest only once a second one comes.
+    let b0: SortedBatch | undefined;
+    let i0 = 0;
+    let rest: Array<{ b: SortedBatch; i: number }> = [];
     let unstored = false;
     const resolveRun = () => {
-      if (run.length === 1 || !unstored) {
-        for (let k = 0; k < run.length; k++) if (k === 0 || !run[k - 1]!.b.sameKey(run[k - 1]!.i, run[k]!.i, run[k]!.b)) emit(run[k]!.b, run[k]!.i);
+      if (rest.length === 0) emit(b0!, i0);
+      else if (!unstored) {
+        emit(b0!, i0);
+        let pb = b0!;
+        let pi = i0;
+        for (const e of rest) {
+          if (!pb.sameKey(pi, e.i, e.b)) emit(e.b, e.i);
+          pb = e.b;
+          pi = e.i;
+        }
       } else {
         const first = new Map<string, { b: SortedBatch; i: number; key: Buffer }>();
-        for (const e of run) {
+        for (const e of [{ b: b0!, i: i0 }, ...rest]) {
           const key = keyBytesOf(e.b, e.i);
           const id = key.toString("latin1");
           const had = first.get(id);
@@ -117,20 +128,27 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
         const kept = [...first.values()].sort((x, y) => Buffer.compare(x.key, y.key));
         for (const e of kept) emit(e.b, e.i);
       }
-      run = [];
+      b0 = undefined;
+      rest = [];
       unstored = false;
     };
     for await (const batch of sorted) {
       for (let i = 0; i < batch.length; i++) {
-        if (run.length > 0 && run[0]!.b.hash(run[0]!.i) !== batch.hash(i)) {
+        if (b0 !== undefined) {
+          if (b0.hash(i0) === batch.hash(i)) {
+            rest.push({ b: batch, i });
+            if (batch.keyLength(i) === 0) unstored = true;
+            continue;
+          }
           resolveRun();
           if (full()) yield takeWithTexts();
         }
-        run.push({ b: batch, i });
-        if (batch.keyLength(i) === 0) unstored = true;
+        b0 = batch;
+        i0 = i;
+        unstored = batch.keyLength(i) === 0;
       }
     }
-    if (run.length > 0) resolveRun();
+    if (b0 !== undefined) resolveRun();
     if (out.length) yield takeWithTexts();
     return;
   }
