@@ -1,8 +1,9 @@
 /**
  * Shuffle benchmark: exact dedupe on `text` and count-by-domain over a generated corpus of
  * ≥ 300 MB of uncompressed JSONL (gzip files, ~25% exact duplicate texts), side by side in
- * one run: a hand-written single-threaded Node loop (Set / Map), DuckDB with 2 threads, and
- * sirocco threads(2). Then a dedupe whose input is ~10× the memory budget, reporting peak
+ * one run: a hand-written single-threaded Node loop (Set / Map), the same loop spread by hand
+ * over 2 worker threads (what this machine's two cores give such work without any engine),
+ * DuckDB with 2 threads, and sirocco threads(2). Then a dedupe whose input is ~10× the memory budget, reporting peak
  * RSS against the budget. Each variant is its own process; the three run in turn, for
  * SHUFFLE_ROUNDS rounds (default 3), and each variant's median round is reported (this VM's
  * speed moves by ±20% from minute to minute; interleaving makes the ratios fair).
@@ -38,12 +39,15 @@ async function corpus(): Promise<{ files: string[]; bytes: number }> {
   return { files, bytes: files.reduce((a, f) => a + fs.statSync(f).size, 0) };
 }
 
-async function child(kind: "loop" | "duckdb" | "sirocco", job: string, flags: string[] = []): Promise<ChildReport & { processWallMs: number }> {
+type Kind = "loop" | "parallel" | "duckdb" | "sirocco";
+const SCRIPT: Record<Exclude<Kind, "sirocco">, string> = { loop: "shuffle-loop-job.ts", parallel: "shuffle-parallel-job.ts", duckdb: "shuffle-duckdb-job.ts" };
+
+async function child(kind: Kind, job: string, flags: string[] = []): Promise<ChildReport & { processWallMs: number }> {
   const outDir = await fsp.mkdtemp(path.join(os.tmpdir(), `sirocco-bench-${kind}-`));
   const argv =
     kind === "sirocco"
       ? [path.join(ROOT, "bin/sirocco.mjs"), "run", path.join(BENCH, "shuffle-job.ts"), job, corpusDir, outDir, "--executor", "threads", "--workers", "2", "--progress", "none", ...flags]
-      : ["--import", "tsx", path.join(BENCH, kind === "loop" ? "shuffle-loop-job.ts" : "shuffle-duckdb-job.ts"), job, corpusDir, outDir];
+      : ["--import", "tsx", path.join(BENCH, SCRIPT[kind]), job, corpusDir, outDir];
   const env = { ...process.env };
   delete env.SIROCCO_RUN_DEFAULTS;
   const t0 = performance.now();
@@ -66,32 +70,36 @@ async function main(): Promise<void> {
   console.log(`corpus: ${files.length} files, ${(bytes / 1e6).toFixed(0)} MB gzip (${MB} MB JSONL); ${os.availableParallelism()} cores, load average ${load.map((l) => l.toFixed(2)).join(" ")}`);
   const results: Record<string, unknown> = { corpusMb: MB, gzipMb: bytes / 1e6, loadAverageBefore: load, at: new Date().toISOString() };
   for (const job of ["dedupe", "countBy"]) {
-    const rounds: Array<Record<"loop" | "duckdb" | "sirocco", Awaited<ReturnType<typeof child>>>> = [];
-    for (let r = 0; r < ROUNDS; r++) rounds.push({ loop: await child("loop", job), duckdb: await child("duckdb", job), sirocco: await child("sirocco", job) });
-    const median = (kind: "loop" | "duckdb" | "sirocco") => [...rounds].sort((a, b) => a[kind].processWallMs - b[kind].processWallMs)[Math.floor(ROUNDS / 2)]![kind];
+    const rounds: Array<Record<Kind, Awaited<ReturnType<typeof child>>>> = [];
+    for (let r = 0; r < ROUNDS; r++) rounds.push({ loop: await child("loop", job), parallel: await child("parallel", job), duckdb: await child("duckdb", job), sirocco: await child("sirocco", job) });
+    const median = (kind: Kind) => [...rounds].sort((a, b) => a[kind].processWallMs - b[kind].processWallMs)[Math.floor(ROUNDS / 2)]![kind];
     const loop = median("loop");
+    const par = median("parallel");
     const duck = median("duckdb");
     const sir = median("sirocco");
-    if (loop.extra.rowsOut !== sir.extra.rowsOut || duck.extra.rowsOut !== sir.extra.rowsOut) {
-      throw new Error(`${job}: row counts differ: loop ${String(loop.extra.rowsOut)}, duckdb ${String(duck.extra.rowsOut)}, sirocco ${String(sir.extra.rowsOut)}`);
+    if (loop.extra.rowsOut !== sir.extra.rowsOut || duck.extra.rowsOut !== sir.extra.rowsOut || par.extra.rowsOut !== sir.extra.rowsOut) {
+      throw new Error(`${job}: row counts differ: loop ${String(loop.extra.rowsOut)}, 2-thread loop ${String(par.extra.rowsOut)}, duckdb ${String(duck.extra.rowsOut)}, sirocco ${String(sir.extra.rowsOut)}`);
     }
     const line = {
       rowsIn: loop.extra.rowsIn,
       rowsOut: sir.extra.rowsOut,
       loopMs: loop.processWallMs,
+      parallelLoopMs: par.processWallMs,
       duckdbMs: duck.processWallMs,
       siroccoMs: sir.processWallMs,
       speedupVsLoop: loop.processWallMs / sir.processWallMs,
+      parallelLoopSpeedupVsLoop: loop.processWallMs / par.processWallMs,
       slowdownVsDuckdb: sir.processWallMs / duck.processWallMs,
-      peakRssMb: { loop: loop.maxRssKb / 1024, duckdb: duck.maxRssKb / 1024, sirocco: sir.maxRssKb / 1024 },
-      cpuMs: { loop: loop.userMs + loop.sysMs, duckdb: duck.userMs + duck.sysMs, sirocco: sir.userMs + sir.sysMs },
+      peakRssMb: { loop: loop.maxRssKb / 1024, parallelLoop: par.maxRssKb / 1024, duckdb: duck.maxRssKb / 1024, sirocco: sir.maxRssKb / 1024 },
+      cpuMs: { loop: loop.userMs + loop.sysMs, parallelLoop: par.userMs + par.sysMs, duckdb: duck.userMs + duck.sysMs, sirocco: sir.userMs + sir.sysMs },
       sirocco: sir.extra,
-      rounds: rounds.map((r) => ({ loopMs: r.loop.processWallMs, duckdbMs: r.duckdb.processWallMs, siroccoMs: r.sirocco.processWallMs })),
+      rounds: rounds.map((r) => ({ loopMs: r.loop.processWallMs, parallelLoopMs: r.parallel.processWallMs, duckdbMs: r.duckdb.processWallMs, siroccoMs: r.sirocco.processWallMs })),
     };
     results[job] = line;
     console.log(
-      `${job}: ${String(line.rowsIn)} rows → ${String(line.rowsOut)}; median of ${ROUNDS} rounds, process wall time: loop ${s(loop.processWallMs)}, DuckDB(2) ${s(duck.processWallMs)}, sirocco threads(2) ${s(sir.processWallMs)} ` +
-        `(CPU loop ${s(line.cpuMs.loop)}, DuckDB ${s(line.cpuMs.duckdb)}, sirocco ${s(line.cpuMs.sirocco)}) → ${line.speedupVsLoop.toFixed(2)}× the loop (target ≥ 1.5), ${line.slowdownVsDuckdb.toFixed(2)}× DuckDB's time (target ≤ 2); peak RSS MB loop ${line.peakRssMb.loop.toFixed(0)}, DuckDB ${line.peakRssMb.duckdb.toFixed(0)}, sirocco ${line.peakRssMb.sirocco.toFixed(0)}`,
+      `${job}: ${String(line.rowsIn)} rows → ${String(line.rowsOut)}; median of ${ROUNDS} rounds, process wall time: loop ${s(loop.processWallMs)}, the loop on 2 threads by hand ${s(par.processWallMs)}, DuckDB(2) ${s(duck.processWallMs)}, sirocco threads(2) ${s(sir.processWallMs)} ` +
+        `(CPU loop ${s(line.cpuMs.loop)}, 2-thread loop ${s(line.cpuMs.parallelLoop)}, DuckDB ${s(line.cpuMs.duckdb)}, sirocco ${s(line.cpuMs.sirocco)}) → sirocco ${line.speedupVsLoop.toFixed(2)}× the loop (target ≥ 1.5; the 2-thread loop: ${line.parallelLoopSpeedupVsLoop.toFixed(2)}×), ${line.slowdownVsDuckdb.toFixed(2)}× DuckDB's time (target ≤ 2); ` +
+        `peak RSS MB loop ${line.peakRssMb.loop.toFixed(0)}, 2-thread loop ${line.peakRssMb.parallelLoop.toFixed(0)}, DuckDB ${line.peakRssMb.duckdb.toFixed(0)}, sirocco ${line.peakRssMb.sirocco.toFixed(0)}`,
     );
   }
   const small = await child("sirocco", "dedupe", ["--memory", BUDGET]);
