@@ -6,7 +6,10 @@ import type { PlanNode } from "../plan/nodes.js";
 import type { PhysicalPlan } from "../plan/stage.js";
 import type { ThreadWorkerData } from "./executors/threads.js";
 import { progressChannelName } from "./progress-channel.js";
-import { batchBytesFor } from "./memory-budget.js";
+import { approxRowsBytes, batchBytesFor } from "./memory-budget.js";
+
+/** Results smaller than this (approximate JSON bytes) go back to the driver as cloned rows. */
+const CLONE_ROWS_BYTES = 64 * 1024;
 import { runTaskToOutcome } from "./run-task.js";
 import { runtime } from "./runtime.js";
 import type { TaskOutcome, TaskSpec } from "./task-spec.js";
@@ -87,8 +90,10 @@ export default async function handle(spec: TaskSpec): Promise<TaskOutcome> {
     }
   });
   if (pending > 0) channel.postMessage(pending);
-  if (outcome.ok && outcome.result.rows) {
-    // Rows for the driver go as Arrow IPC in shared memory, not as cloned objects.
+  if (outcome.ok && outcome.result.rows && approxRowsBytes(outcome.result.rows) >= CLONE_ROWS_BYTES) {
+    // Rows for the driver go as Arrow IPC in shared memory, not as cloned objects (a few rows,
+    // such as a countBy's, are simply cloned: packing them would cost more than it saves,
+    // starting with loading apache-arrow in this thread and the driver).
     const { rows, ...rest } = outcome.result;
     const { packRows } = await import("./shared-rows.js");
     return { ok: true, result: { ...rest, sharedRows: packRows(rows, batchBytesFor(spec.memoryBytes)) } };
