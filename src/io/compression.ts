@@ -1,6 +1,5 @@
 import { Transform, type TransformCallback } from "node:stream";
 import zlib from "node:zlib";
-import { compress as zstdCompress } from "@mongodb-js/zstd";
 import { Decompress as ZstdDecompress } from "fzstd";
 
 export type Codec = "gzip" | "zstd" | "none";
@@ -99,6 +98,16 @@ class ZstdEncodeStream extends Transform {
     const input = Buffer.concat(this.parts, this.size);
     this.parts = [];
     this.size = 0;
-    this.push(await zstdCompress(input, 3));
+    this.push(await (await loadZstd()).compress(input, 3));
   }
+}
+
+let zstd: Promise<typeof import("@mongodb-js/zstd")> | undefined;
+
+/**
+ * The native zstd binding, loaded on first use (it starts a thread pool of its own; most runs
+ * never compress with zstd).
+ */
+export function loadZstd(): Promise<typeof import("@mongodb-js/zstd")> {
+  return (zstd ??= import("@mongodb-js/zstd"));
 }

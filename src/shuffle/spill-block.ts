@@ -1,4 +1,4 @@
-import { compress, decompress } from "@mongodb-js/zstd";
+import { loadZstd } from "../io/compression.js";
 import { Block, blocksOfIpc } from "./block.js";
 import { BlockBuilder } from "./block-builder.js";
 import type { ShuffleEntry } from "./shuffle-entry.js";
@@ -16,14 +16,14 @@ import type { ShuffleEntry } from "./shuffle-entry.js";
  */
 export async function finishBlock(ipc: Uint8Array, compressed: boolean): Promise<Buffer> {
   const buf = Buffer.from(ipc.buffer, ipc.byteOffset, ipc.byteLength);
-  return compressed ? compress(buf, 1) : buf;
+  return compressed ? (await loadZstd()).compress(buf, 1) : buf;
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
 /** The block(s) in bytes written by {@link finishBlock} (zero-copy over uncompressed bytes). */
 export async function decodeBlock(bytes: Buffer): Promise<Block[]> {
-  return blocksOfIpc(bytes.length >= 4 && bytes.readUInt32LE(0) === ZSTD_MAGIC ? await decompress(bytes) : bytes);
+  return blocksOfIpc(bytes.length >= 4 && bytes.readUInt32LE(0) === ZSTD_MAGIC ? await (await loadZstd()).decompress(bytes) : bytes);
 }
 
 /** Whether blocks written under a scratch folder are compressed: only when it is remote. */
