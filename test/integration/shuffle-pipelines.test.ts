@@ -163,6 +163,16 @@ describe("join, reduce, reshard", () => {
   });
 });
 
+describe("determinism across worker counts", () => {
+  it("countBy, groupBy, a left join and reshard write the same bytes on 1 and 4 threads as on inline", async () => {
+    for (const [kase, extra] of [["countBy"], ["groupBy"], ["join", "left"], ["reshard"]] as Array<[string, string?]>) {
+      const reference = (await runCase(kase, "inline", extra ? { extra } : {})).tree;
+      expect(reference.size, kase).toBeGreaterThan(0);
+      for (const workers of [1, 4]) expect((await runCase(kase, "threads", { workers, ...(extra ? { extra } : {}) })).tree, `${kase} on threads × ${workers}`).toEqual(reference);
+    }
+  });
+});
+
 describe("--resume on a multi-stage plan", () => {
   it("rewrites only the missing final shards (re-running the map stage), and runs nothing when all exist", async () => {
     for (const executor of EXECUTORS) {
