@@ -94,7 +94,20 @@ class LogProgress implements ProgressReporter {
   }
   stageEnd(s: StageStats): void {
     clearInterval(this.timer);
-    this.log.info({ stage: s.id, shards: s.shards, skippedShards: s.skippedShards, rowsIn: s.rowsIn, rowsOut: s.rowsOut, malformedLines: s.malformedLines }, "stage finished");
+    this.log.info(
+      {
+        stage: s.id,
+        shards: s.shards,
+        skippedShards: s.skippedShards,
+        rowsIn: s.rowsIn,
+        rowsOut: s.rowsOut,
+        malformedLines: s.malformedLines,
+        wallMs: s.wallMs,
+        ...(s.spillFiles !== undefined ? { spillFiles: s.spillFiles } : {}),
+        ...(s.sortedRuns !== undefined ? { sortedRuns: s.sortedRuns } : {}),
+      },
+      "stage finished",
+    );
   }
   runEnd(stats: RunStats): void {
     this.log.info({ wallMs: stats.wallMs, executor: stats.executor, workers: stats.workers, tasks: stats.tasks, retries: stats.retries }, summary(stats));
