@@ -162,12 +162,14 @@ export class BlockBuilder {
     const ks = b.keyOffsets[i]!;
     const ke = b.keyOffsets[i + 1]!;
     this.reserveKeys(ke - ks);
-    this.keyEnd += b.keys.copy(this.keys, this.keyEnd, ks, ke);
+    this.keys.set(b.keys.subarray(ks, ke), this.keyEnd);
+    this.keyEnd += ke - ks;
     this.keyOffsets[r + 1] = this.keyEnd;
     const ps = b.payloadOffsets[i]!;
     const pe = b.payloadOffsets[i + 1]!;
     this.reservePayloads(pe - ps);
-    this.payloadEnd += b.payloads.copy(this.payloads, this.payloadEnd, ps, pe);
+    this.payloads.set(new Uint8Array(b.payloads.buffer, b.payloads.byteOffset + ps, pe - ps), this.payloadEnd);
+    this.payloadEnd += pe - ps;
     this.payloadOffsets[r + 1] = this.payloadEnd;
     this.hash[r] = b.hash[i]!;
     this.src[r] = b.src[i]!;

@@ -2,13 +2,13 @@ import { storeFor } from "../io/store-for.js";
 import type { Block } from "./block.js";
 import { BlockBuilder } from "./block-builder.js";
 import { compressScratch, finishBlock } from "./spill-block.js";
-import { readBlock, readBlocks, type BlockRef } from "./spill-index.js";
+import { readBlock, readBlocks, type BlockFiles, type BlockRef } from "./spill-index.js";
 import { SortedBatch, sortBlocks } from "./sorted-entries.js";
 
 /**
- * Most sorted runs merged at once. With one block per run in memory and blocks of
- * budget / (2 × fan-in), a merge holds about half the budget whatever the number of runs;
- * more runs than this are merged in passes.
+ * Most sorted runs merged at once. With two blocks per run in memory (the current one and
+ * the next, read ahead) and blocks of budget / (4 × fan-in), a merge holds about half the
+ * budget whatever the number of runs; more runs than this are merged in passes.
  */
 export const MERGE_FAN_IN = 16;
 
@@ -22,6 +22,8 @@ export interface SortOptions {
   dir: string;
   name: string;
   tag: string;
+  /** Where blocks of local files are read through (open files); the caller closes it. */
+  files?: BlockFiles;
 }
 
 /** What `sortPartition` did, for stats and tests. */
@@ -42,28 +44,31 @@ export interface SortInfo {
  */
 export async function sortPartition(blocks: readonly BlockRef[], o: SortOptions, info?: SortInfo): Promise<AsyncIterable<SortedBatch>> {
   const total = blocks.reduce((a, b) => a + b.memoryBytes, 0);
+  const files = o.files;
   if (total <= o.budgetBytes / 2) {
     const all: Block[] = [];
-    for await (const bs of readBlocks(blocks)) all.push(...bs);
+    for await (const bs of readBlocks(blocks, files)) all.push(...bs);
     return oneBatch(sortBlocks(all));
   }
   if (info) info.external = true;
   const runBytes = Math.max(1, Math.floor(o.budgetBytes / 2));
-  const blockBytes = Math.max(1, Math.floor(o.budgetBytes / (2 * MERGE_FAN_IN)));
+  const blockBytes = Math.max(1, Math.floor(o.budgetBytes / (4 * MERGE_FAN_IN)));
   let runs: Run[] = [];
   let held: Block[] = [];
   let bytes = 0;
   let n = 0;
   const runName = () => `${o.dir}/${o.name}-run${String(n++).padStart(5, "0")}.spill`;
-  for (let i = 0; i < blocks.length; i++) {
-    // A block read whole; a run is cut before a block that would take it over half the budget.
-    if (held.length > 0 && bytes + blocks[i]!.memoryBytes > runBytes) {
+  // Blocks are read whole, one ahead; a run is cut before a block that would take it over half the budget.
+  let i = 0;
+  for await (const bs of readBlocks(blocks, files)) {
+    const bytesOf = blocks[i++]!.memoryBytes;
+    if (held.length > 0 && bytes + bytesOf > runBytes) {
       runs.push(await writeRun(oneBatchSync(sortBlocks(held)), runName(), blockBytes, o.tag));
       held = [];
       bytes = 0;
     }
-    held.push(...(await readBlock(blocks[i]!)));
-    bytes += blocks[i]!.memoryBytes;
+    held.push(...bs);
+    bytes += bytesOf;
   }
   if (held.length > 0) {
     runs.push(await writeRun(oneBatchSync(sortBlocks(held)), runName(), blockBytes, o.tag));
@@ -75,14 +80,17 @@ export async function sortPartition(blocks: readonly BlockRef[], o: SortOptions,
     const next: Run[] = [];
     for (let i = 0; i < runs.length; i += MERGE_FAN_IN) {
       const group = runs.slice(i, i + MERGE_FAN_IN);
-      next.push(await writeRun(mergeRuns(group), runName(), blockBytes, o.tag));
-      await Promise.all(group.map((r) => storeFor(r.file).remove(r.file)));
+      next.push(await writeRun(mergeRuns(group, files), runName(), blockBytes, o.tag));
+      await Promise.all(group.map(async (r) => {
+        await files?.forget(r.file);
+        await storeFor(r.file).remove(r.file);
+      }));
     }
     runs = next;
     passes++;
   }
   if (info) info.mergePasses = passes + 1;
-  return mergeRuns(runs);
+  return mergeRuns(runs, files);
 }
 
 interface Run {
@@ -127,7 +135,7 @@ async function writeRun(batches: Iterable<SortedBatch> | AsyncIterable<SortedBat
   return { file, blocks: refs };
 }
 
-/** A run being merged: its current block and row. */
+/** A run being merged: its current block and row, and its next block already being read. */
 interface Cursor {
   run: Run;
   /** Index of the block in the run. */
@@ -136,6 +144,7 @@ interface Cursor {
   row: number;
   /** Index of `block` in the batch being built (-1: not in it yet). */
   slot: number;
+  next: Promise<Block | undefined>;
 }
 
 /** Reducer order of the cursors' current rows. */
@@ -153,16 +162,23 @@ function before(a: Cursor, b: Cursor): boolean {
 }
 
 /** Block `at` of a run (runs hold no empty blocks, one batch per block), or undefined past its end. */
-async function runBlock(run: Run, at: number): Promise<Block | undefined> {
-  return at < run.blocks.length ? (await readBlock(run.blocks[at]!))[0] : undefined;
+async function runBlock(run: Run, at: number, files: BlockFiles | undefined): Promise<Block | undefined> {
+  return at < run.blocks.length ? (await readBlock(run.blocks[at]!, files))[0] : undefined;
 }
 
-/** K-way merge of sorted runs, one block per run in memory; yields batches referring to those blocks. */
-async function* mergeRuns(runs: readonly Run[]): AsyncGenerator<SortedBatch> {
+/** Starts reading block `at` of a run (so a merge does not wait on each run's next block); a failure surfaces when awaited. */
+function prefetch(run: Run, at: number, files: BlockFiles | undefined): Promise<Block | undefined> {
+  const p = runBlock(run, at, files);
+  p.catch(() => {});
+  return p;
+}
+
+/** K-way merge of sorted runs, one block per run in memory (and its next one being read); yields batches referring to those blocks. */
+async function* mergeRuns(runs: readonly Run[], files?: BlockFiles): AsyncGenerator<SortedBatch> {
   const live: Cursor[] = [];
   for (const run of runs) {
-    const block = await runBlock(run, 0);
-    if (block) live.push({ run, at: 0, block, row: 0, slot: -1 });
+    const block = await runBlock(run, 0, files);
+    if (block) live.push({ run, at: 0, block, row: 0, slot: -1, next: prefetch(run, 1, files) });
   }
   let blocks: Block[] = [];
   let bi = new Int32Array(MERGE_BATCH);
@@ -190,11 +206,12 @@ async function* mergeRuns(runs: readonly Run[]): AsyncGenerator<SortedBatch> {
     n++;
     if (++c.row >= c.block.rows) {
       c.at++;
-      const next = await runBlock(c.run, c.at);
+      const next = await c.next;
       if (next) {
         c.block = next;
         c.row = 0;
         c.slot = -1;
+        c.next = prefetch(c.run, c.at + 1, files);
       } else live.splice(best, 1);
     }
     if (n === MERGE_BATCH) yield take();

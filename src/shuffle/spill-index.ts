@@ -1,3 +1,5 @@
+import type { FileHandle } from "node:fs/promises";
+import fsp from "node:fs/promises";
 import { IoError } from "../core/errors.js";
 import { storeFor } from "../io/store-for.js";
 import { Block, type BlockColumns } from "./block.js";
@@ -71,18 +73,81 @@ export function partitionBlocks(indexes: readonly SpillIndex[], p: number): Bloc
   return out;
 }
 
-/** Reads one block (a ranged read of its spill file, decoded) or takes it from memory as it is. */
-export async function readBlock(b: BlockRef): Promise<Block[]> {
+/**
+ * The spill files a reducer reads blocks from. A local file is opened once and each block is
+ * one positioned read (a stream per block cost an open, several reads and a close each —
+ * most of a spilling reduce's time went waiting on them); at most {@link MAX_OPEN} files stay
+ * open (least recently used closed first). Remote files are read by ranged requests.
+ */
+export class BlockFiles {
+  static readonly MAX_OPEN = 64;
+  private readonly open = new Map<string, Promise<FileHandle>>();
+
+  /** Bytes `[offset, offset + length)` of `file`. */
+  async read(file: string, offset: number, length: number): Promise<Buffer> {
+    if (file.includes("://")) return readObject(file, { start: offset, end: offset + length - 1 });
+    try {
+      const fh = await this.handle(file);
+      const buf = Buffer.allocUnsafeSlow(length);
+      let at = 0;
+      while (at < length) {
+        const { bytesRead } = await fh.read(buf, at, length - at, offset + at);
+        if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${offset + at} (block of ${length} bytes at ${offset})`);
+        at += bytesRead;
+      }
+      return buf;
+    } catch (e) {
+      throw new IoError(`reading shuffle data ${file} failed: ${(e as Error).message}`, { uri: file, op: "read", retryable: true }, { cause: e });
+    }
+  }
+
+  private handle(file: string): Promise<FileHandle> {
+    let h = this.open.get(file);
+    if (h) {
+      // Most recently used last.
+      this.open.delete(file);
+      this.open.set(file, h);
+      return h;
+    }
+    h = fsp.open(file, "r");
+    h.catch(() => this.open.delete(file));
+    this.open.set(file, h);
+    if (this.open.size > BlockFiles.MAX_OPEN) void this.forget(this.open.keys().next().value!);
+    return h;
+  }
+
+  /** Closes `file` if open (before it is removed). */
+  async forget(file: string): Promise<void> {
+    const h = this.open.get(file);
+    if (!h) return;
+    this.open.delete(file);
+    await (await h.catch(() => undefined))?.close();
+  }
+
+  /** Closes every open file. */
+  async close(): Promise<void> {
+    await Promise.all([...this.open.keys()].map((f) => this.forget(f)));
+  }
+}
+
+/** Reads one block (a read of its spill file, decoded) or takes it from memory as it is. */
+export async function readBlock(b: BlockRef, files?: BlockFiles): Promise<Block[]> {
   if (b.columns) return [Block.fromColumns(b.columns)];
-  return decodeBlock(await readObject(b.file!, { start: b.offset, end: b.offset + b.length - 1 }));
+  const bytes = files ? await files.read(b.file!, b.offset, b.length) : await readObject(b.file!, { start: b.offset, end: b.offset + b.length - 1 });
+  return decodeBlock(bytes);
 }
 
 /** Every block in order, one read at a time (the next one read ahead). */
-export async function* readBlocks(blocks: readonly BlockRef[]): AsyncGenerator<Block[]> {
-  let next = blocks.length > 0 ? readBlock(blocks[0]!) : undefined;
-  for (let i = 0; i < blocks.length; i++) {
-    const cur = await next!;
-    next = i + 1 < blocks.length ? readBlock(blocks[i + 1]!) : undefined;
-    yield cur;
+export async function* readBlocks(blocks: readonly BlockRef[], files?: BlockFiles): AsyncGenerator<Block[]> {
+  let next = blocks.length > 0 ? readBlock(blocks[0]!, files) : undefined;
+  try {
+    for (let i = 0; i < blocks.length; i++) {
+      const cur = await next!;
+      next = i + 1 < blocks.length ? readBlock(blocks[i + 1]!, files) : undefined;
+      yield cur;
+    }
+  } finally {
+    // A consumer that stops early leaves the read ahead unawaited: keep its failure from going unhandled.
+    next?.catch(() => {});
   }
 }

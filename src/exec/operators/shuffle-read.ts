@@ -5,7 +5,7 @@ import type { ShuffleSource } from "../../plan/stage.js";
 import { sortPartition, type SortInfo } from "../../shuffle/external-sort.js";
 import { canonicalKey, decodeKey, keyPreview } from "../../shuffle/key-encoding.js";
 import type { SortedBatch } from "../../shuffle/sorted-entries.js";
-import { partitionBlocks, readIndex } from "../../shuffle/spill-index.js";
+import { BlockFiles, partitionBlocks, readIndex } from "../../shuffle/spill-index.js";
 import type { TaskSpec, TaskStats } from "../task-spec.js";
 import { CHUNK_ROWS, isThenable, StepFailure, type Chunk } from "./chunk.js";
 import { stageScratch } from "./shuffle-write.js";
@@ -34,8 +34,18 @@ export async function* shuffleReadChunks(source: ShuffleSource, spec: TaskSpec, 
   const p = input.partition;
   const blocks = partitionBlocks(indexes, p);
   const info: SortInfo = { external: false, runs: 0, mergePasses: 0 };
-  const sorted = await sortPartition(blocks, { budgetBytes: budget, dir: stageScratch(spec), name: `r${String(p).padStart(5, "0")}-a${spec.attempt}`, tag: spec.runId }, info);
-  if (stats) stats.sortedRuns = info.runs;
+  const files = new BlockFiles();
+  try {
+    const sorted = await sortPartition(blocks, { budgetBytes: budget, dir: stageScratch(spec), name: `r${String(p).padStart(5, "0")}-a${spec.attempt}`, tag: spec.runId, files }, info);
+    if (stats) stats.sortedRuns = info.runs;
+    yield* reducePartition(sorted, source, spec, o, budget, p);
+  } finally {
+    await files.close();
+  }
+}
+
+/** The wide step over partition `p`'s entries in reducer order. */
+async function* reducePartition(sorted: AsyncIterable<SortedBatch>, source: ShuffleSource, spec: TaskSpec, o: { textsOnly?: boolean }, budget: number, p: number): AsyncGenerator<Chunk> {
   const node = source.node;
   let out: unknown[] = [];
   const full = () => out.length >= CHUNK_ROWS;
