@@ -1,5 +1,5 @@
-import cliProgress from "cli-progress";
-import { pino, type Logger } from "pino";
+import type cliProgressNs from "cli-progress";
+import type { Logger, pino as pinoFn } from "pino";
 import type { ProgressMode } from "../core/options.js";
 import type { Stage } from "../plan/stage.js";
 import type { RunStats, StageStats } from "./run-result.js";
@@ -23,7 +23,9 @@ function rate(n: number, ms: number): string {
 
 /** A live bar on a TTY (stage, shards done / total, rows, rows/s, ETA). */
 class BarProgress implements ProgressReporter {
-  private bar: cliProgress.SingleBar | undefined;
+  private bar: cliProgressNs.SingleBar | undefined;
+
+  constructor(private readonly cliProgress: typeof cliProgressNs) {}
   private rowsSeen = 0;
   private started = 0;
   private done = 0;
@@ -32,7 +34,7 @@ class BarProgress implements ProgressReporter {
     this.rowsSeen = 0;
     this.done = skipped;
     this.started = Date.now();
-    this.bar = new cliProgress.SingleBar(
+    this.bar = new this.cliProgress.SingleBar(
       {
         format: `stage ${stage.id} {bar} {value}/{total} shards | {rows} rows | {rate} rows/s | eta {eta_formatted}`,
         stream: process.stderr,
@@ -41,7 +43,7 @@ class BarProgress implements ProgressReporter {
         fps: 10,
         etaBuffer: 50,
       },
-      cliProgress.Presets.shades_classic,
+      this.cliProgress.Presets.shades_classic,
     );
     process.stderr.write(`stage ${stage.id}: ${stage.label}${skipped ? ` (${skipped} shards already done, skipped)` : ""}\n`);
     this.bar.start(total, skipped, { rows: "0", rate: "0" });
@@ -68,7 +70,12 @@ class BarProgress implements ProgressReporter {
 
 /** Plain structured log lines (pino, JSON on stderr): at stage start and end, and every 5 s. */
 class LogProgress implements ProgressReporter {
-  private readonly log: Logger = pino({ name: "sirocco", level: process.env.SIROCCO_LOG_LEVEL ?? "info" }, pino.destination({ dest: 2, sync: true }));
+  private readonly log: Logger;
+
+  constructor(pino: typeof pinoFn) {
+    this.log = pino({ name: "sirocco", level: process.env.SIROCCO_LOG_LEVEL ?? "info" }, pino.destination({ dest: 2, sync: true }));
+  }
+
   private timer: NodeJS.Timeout | undefined;
   private rowsSeen = 0;
   private done = 0;
@@ -131,10 +138,13 @@ export function summary(stats: RunStats): string {
   );
 }
 
-/** The reporter for a mode; `auto` is a bar when stderr is a terminal, log lines otherwise. */
-export function createProgress(mode: ProgressMode): ProgressReporter {
+/**
+ * The reporter for a mode; `auto` is a bar when stderr is a terminal, log lines otherwise.
+ * cli-progress and pino are imported only for the mode that uses them.
+ */
+export async function createProgress(mode: ProgressMode): Promise<ProgressReporter> {
   const m = mode === "auto" ? (process.stderr.isTTY ? "bar" : "log") : mode;
-  if (m === "bar") return new BarProgress();
-  if (m === "log") return new LogProgress();
+  if (m === "bar") return new BarProgress((await import("cli-progress")).default);
+  if (m === "log") return new LogProgress((await import("pino")).pino);
   return silent;
 }

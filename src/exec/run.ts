@@ -73,7 +73,7 @@ async function runNode(terminal: PlanNode, opts: RunOptions): Promise<RunResult>
   // Driver-only modules load lazily: worker threads import this file too, and start faster
   // without pino, cli-progress and piscina.
   const { createProgress } = await import("./progress.js");
-  const progress = createProgress(o.progress);
+  const progress = await createProgress(o.progress);
   try {
     const result = await execute(plan, o, runIndex, progress);
     rt.history[runIndex - 1] = result;
