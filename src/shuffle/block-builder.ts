@@ -105,11 +105,6 @@ export class BlockBuilder {
     this.stagedEnd = this.keyEnd + 1 + this.keys.write(raw, this.keyEnd + 1, "utf8");
   }
 
-  /** Whether a key is staged. */
-  get staged(): boolean {
-    return this.stagedEnd >= 0;
-  }
-
   /** UTF-8 bytes of buffered row `row`'s key (0: none stored). */
   keyLength(row: number): number {
     return this.keyOffsets[row + 1]! - this.keyOffsets[row]!;

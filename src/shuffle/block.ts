@@ -52,11 +52,6 @@ export class Block {
     return new Block(c.rows, c.hash, c.src, c.shard, c.pos, asBuffer(c.keys), c.keyOffsets, asBuffer(c.payloads), c.payloadOffsets);
   }
 
-  /** Bytes the block's columns take. */
-  get byteLength(): number {
-    return this.keys.length + this.payloads.length + this.rows * 32;
-  }
-
   keyStart(i: number): number {
     return this.keyOffsets[i]!;
   }

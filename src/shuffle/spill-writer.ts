@@ -61,16 +61,6 @@ export class SpillWriter {
     return this.spills.length;
   }
 
-  /** Bytes the buffered entries take (encoded, in their partitions' columns). */
-  get bufferedBytes(): number {
-    return this.bytes;
-  }
-
-  /** Entries buffered for `partition` since the last flush. */
-  rowsIn(partition: number): number {
-    return this.builders[partition]!.rows;
-  }
-
   /** The builder of `partition`'s entries since the last flush (to stage keys in, see {@link BlockBuilder.stageKey}). */
   builder(partition: number): BlockBuilder {
     return this.builders[partition]!;

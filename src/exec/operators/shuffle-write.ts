@@ -2,7 +2,6 @@ import { deserialize, serialize } from "node:v8";
 import { InternalError } from "../../core/errors.js";
 import type { ShuffleEnd } from "../../plan/stage.js";
 import { canonicalKey, keyHash, partitionOfHash } from "../../shuffle/key-encoding.js";
-import type { BlockBuilder } from "../../shuffle/block-builder.js";
 import { SEEN_BYTES_PER_KEY, SeenKeys } from "../../shuffle/seen-keys.js";
 import type { SharedBudget } from "../../shuffle/shared-budget.js";
 import type { SpillIndex } from "../../shuffle/spill-index.js";
@@ -171,31 +170,25 @@ export async function shuffleWrite(chunks: AsyncIterable<Chunk>, end: ShuffleEnd
       let hash = 0;
       if (keyFn) {
         const v = keyValue(row, c, i);
-        let b: BlockBuilder;
-        if (typeof v === "string") {
-          hash = keyHash("", v);
-          p = partitionOfHash(hash, n);
-          b = writer.builder(p);
-          if (v.length + 1 <= maxStoredKey) b.stageStringKey(v);
-          else if (seen.findOrAdd(hash, b.rows, (r) => b.keyLength(r) === 0 && bufferedKey(p, r) === `"${v}`)) {
+        const k = typeof v === "string" ? undefined : canonical(v, c, i);
+        hash = k === undefined ? keyHash("", v as string) : keyHash(k);
+        p = partitionOfHash(hash, n);
+        const b = writer.builder(p);
+        if ((k === undefined ? (v as string).length + 1 : k.length) <= maxStoredKey) {
+          if (k === undefined) b.stageStringKey(v as string);
+          else b.stageKey(k);
+          if (dedupe && seen.findOrAdd(hash, b.rows, (r) => b.stagedKeyEquals(r))) {
+            b.dropStaged();
             pos++;
             continue;
           }
         } else {
-          const k = canonical(v, c, i);
-          hash = keyHash(k);
-          p = partitionOfHash(hash, n);
-          b = writer.builder(p);
-          if (k.length <= maxStoredKey) b.stageKey(k);
-          else if (seen.findOrAdd(hash, b.rows, (r) => b.keyLength(r) === 0 && bufferedKey(p, r) === k)) {
+          // A long dedupe key, not stored: a hash hit is confirmed on the buffered row's recomputed key.
+          const key = k ?? `"${v as string}`;
+          if (seen.findOrAdd(hash, b.rows, (r) => b.keyLength(r) === 0 && bufferedKey(p, r) === key)) {
             pos++;
             continue;
           }
-        }
-        if (dedupe && b.staged && seen.findOrAdd(hash, b.rows, (r) => b.stagedKeyEquals(r))) {
-          b.dropStaged();
-          pos++;
-          continue;
         }
       } else p = (shard + pos) % n;
       const text = texts?.[i];
